@@ -1,0 +1,385 @@
+/**
+ * The bus: accepts a message once it is committed, then delivers it to each recipient through the
+ * adapter for the recipient's kind — in priority order, with retries, ack timeouts and TTL — and
+ * records every step. Nothing lives only in memory: a fresh Bus over the same store continues
+ * exactly where the last one stopped (`start()`), which is what a restarted service worker does.
+ */
+import { parseAddress, type AgentKind } from '../protocol/address';
+import {
+  DEFAULT_TTL_MS,
+  Envelope,
+  newMessageId,
+  parseOrThrow,
+  priorityRank,
+  SendRequest,
+  type TtlPolicy,
+} from '../protocol/envelope';
+import { GroupCommitter } from './group-commit';
+import {
+  acknowledge,
+  attemptFailed,
+  attemptSucceeded,
+  DEFAULT_RETRY_POLICY,
+  expire,
+  interrupted,
+  isExpired,
+  startAttempt,
+  type Delivery,
+  type RetryPolicy,
+} from './delivery';
+import type { AgentAdapter, BusStore, Clock, DeliveryOutcome, Directory, ListQuery, StoredEntry } from './ports';
+
+export interface BusOptions {
+  store: BusStore;
+  clock: Clock;
+  adapters: AgentAdapter[];
+  /** expands topics and broadcast; without one they reach nobody */
+  directory?: Directory;
+  retry?: Partial<RetryPolicy>;
+  /** delivery deadline per TTL policy, in ms (defaults: DEFAULT_TTL_MS) */
+  ttlMs?: Partial<Record<TtlPolicy, number>>;
+  /** [0, 1); injected so backoff jitter is testable */
+  random?: () => number;
+  /** deliveries claimed per store transaction (default 256) */
+  batchSize?: number;
+  /** attempts running at once (default 1,024) */
+  maxInFlight?: number;
+  /** told the next time anything is due, so a backstop (chrome.alarms) can wake a stopped worker */
+  onNextDue?: (at: number | undefined) => void;
+}
+
+export interface SendReceipt {
+  id: string;
+  threadId: string;
+  /** the agents the message is addressed to, topics and broadcast expanded */
+  recipients: string[];
+  /** true when this id was already accepted: nothing new was stored */
+  duplicate: boolean;
+}
+
+export interface DeliveryChange {
+  messageId: string;
+  recipient: string;
+  state: Delivery['state'];
+  attempts: number;
+  at: number;
+  note?: string;
+}
+
+export interface MessageStatus {
+  message: Envelope;
+  deliveries: Delivery[];
+}
+
+type DeliveryKey = [messageId: string, recipient: string];
+type Change = { key: DeliveryKey; apply: (current: Delivery) => Delivery | undefined };
+
+const ENVELOPE_CACHE_SIZE = 4_096;
+
+export class Bus {
+  private readonly store: BusStore;
+  private readonly clock: Clock;
+  private readonly adapters = new Map<AgentKind, AgentAdapter>();
+  private readonly retry: RetryPolicy;
+  private readonly ttlMs: Record<TtlPolicy, number>;
+  private readonly random: () => number;
+  private readonly batchSize: number;
+  private readonly maxInFlight: number;
+  private readonly listeners = new Set<(changes: DeliveryChange[]) => void>();
+  private readonly envelopes = new Map<string, Envelope>();
+  private readonly sends: GroupCommitter<StoredEntry, boolean>;
+  private readonly changes: GroupCommitter<Change, Delivery | Error | undefined>;
+  private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
+  private inFlight = 0;
+  private timer: unknown;
+  private started = false;
+
+  constructor(private readonly options: BusOptions) {
+    this.store = options.store;
+    this.clock = options.clock;
+    for (const adapter of options.adapters) this.adapters.set(adapter.kind, adapter);
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.ttlMs = { ...DEFAULT_TTL_MS, ...options.ttlMs };
+    this.random = options.random ?? Math.random;
+    this.batchSize = options.batchSize ?? 256;
+    this.maxInFlight = options.maxInFlight ?? 1_024;
+    this.sends = new GroupCommitter(async (entries) => {
+      const { duplicates } = await this.store.insert(entries);
+      const skipped = new Set(duplicates);
+      return entries.map((entry) => skipped.has(entry.message.id));
+    });
+    this.changes = new GroupCommitter((changes) => this.commitChanges(changes));
+  }
+
+  /**
+   * Picks up where the last bus over this store stopped: attempts it was in the middle of are
+   * retried (receivers dedupe), then everything due is delivered. Call once, before sending.
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const now = this.clock.now();
+    const orphans = await this.store.inState('sent');
+    if (orphans.length) {
+      const updated = await this.store.update(
+        orphans.map((d) => [d.messageId, d.recipient]),
+        (current) => (current?.state === 'sent' ? interrupted(current, now) : undefined),
+      );
+      this.emit(updated.filter((d): d is Delivery => d !== undefined));
+    }
+    this.kick();
+  }
+
+  /** Validates and commits a message; resolves once it is durable. Throws ValidationError on bad input. */
+  async send(input: unknown): Promise<SendReceipt> {
+    const request = parseOrThrow(SendRequest, input, 'message');
+    const now = this.clock.now();
+    const id = request.id ?? newMessageId();
+    const threadId = request.threadId ?? (request.inReplyTo ? await this.threadOf(request.inReplyTo) : id);
+    const message: Envelope = {
+      id,
+      from: request.from,
+      to: request.to,
+      replyTo: request.replyTo ?? request.from,
+      ...(request.inReplyTo ? { inReplyTo: request.inReplyTo } : {}),
+      threadId,
+      kind: request.kind,
+      body: request.body,
+      priority: request.priority,
+      ttl: request.ttl,
+      createdAt: request.createdAt ?? now,
+      hops: request.hops,
+      ackRequired: request.ackRequired,
+    };
+    const recipients = await this.expand(message);
+    const deliveries = recipients.map((recipient) => this.newDelivery(message, recipient, now));
+    const duplicate = await this.sends.submit({ message, deliveries });
+    if (!duplicate) {
+      this.remember(message);
+      this.emit(deliveries);
+      this.kick();
+    }
+    return { id, threadId, recipients, duplicate };
+  }
+
+  /** The receiver confirms a message. Repeated acks are harmless. */
+  async ack(messageId: string, recipient: string): Promise<Delivery> {
+    const now = this.clock.now();
+    const result = await this.changes.submit({
+      key: [messageId, recipient],
+      apply: (current) => acknowledge(current, now),
+    });
+    if (result instanceof Error) throw result;
+    return result ?? (await this.deliveryOf(messageId, recipient));
+  }
+
+  async status(messageId: string): Promise<MessageStatus | undefined> {
+    const message = await this.store.message(messageId);
+    if (!message) return undefined;
+    return { message, deliveries: await this.store.deliveriesOf(messageId) };
+  }
+
+  list(query: ListQuery): Promise<StoredEntry[]> {
+    return this.store.list(query);
+  }
+
+  counts() {
+    return this.store.counts();
+  }
+
+  /** Calls `listener` with every batch of state changes; returns the unsubscribe function. */
+  subscribe(listener: (changes: DeliveryChange[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Delivers whatever is due now. Called by timers, alarms and wake-ups; safe to call any time. */
+  kick(): void {
+    if (!this.started) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      if (this.pumpAgain) this.kick();
+    });
+  }
+
+  /** Resolves when nothing is running: no commit, no attempt, no pump. For tests and shutdown. */
+  async settled(): Promise<void> {
+    for (;;) {
+      await this.sends.flushed();
+      await this.changes.flushed();
+      if (this.pumping) await this.pumping;
+      else if (this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      else return;
+    }
+  }
+
+  private async pump(): Promise<void> {
+    do {
+      this.pumpAgain = false;
+      while (this.inFlight < this.maxInFlight) {
+        const now = this.clock.now();
+        const limit = Math.min(this.batchSize, this.maxInFlight - this.inFlight);
+        const claimed = await this.store.claimDue(now, limit, (d) => this.onDue(d, now));
+        if (!claimed.length) break;
+        this.emit(claimed.map((c) => c.after));
+        for (const { after } of claimed) if (after.state === 'sent') void this.attempt(after);
+      }
+    } while (this.pumpAgain);
+    await this.armTimer();
+  }
+
+  /** What a due delivery turns into. */
+  private onDue(delivery: Delivery, now: number): Delivery {
+    if (isExpired(delivery, now)) return expire(delivery, now);
+    switch (delivery.state) {
+      case 'queued':
+        return startAttempt(delivery, now, this.retry);
+      case 'sent':
+        return attemptFailed(delivery, now, `attempt timed out after ${this.retry.attemptTimeoutMs} ms`, this.retry, this.random());
+      case 'delivered':
+        return attemptFailed(delivery, now, `no ack within ${this.retry.ackTimeoutMs} ms`, this.retry, this.random());
+      default:
+        return { ...delivery, dueAt: undefined };
+    }
+  }
+
+  private async attempt(delivery: Delivery): Promise<void> {
+    this.inFlight++;
+    const { messageId, recipient, attempts } = delivery;
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.deliverOnce(delivery);
+    } catch (error) {
+      outcome = { status: 'retry', reason: errorText(error) };
+    }
+    try {
+      await this.changes.submit({
+        key: [messageId, recipient],
+        // An outcome counts only for the attempt it belongs to: a timed-out attempt that answers
+        // late must not overwrite the retry that replaced it.
+        apply: (current) =>
+          current.state === 'sent' && current.attempts === attempts ? this.applyOutcome(current, outcome) : undefined,
+      });
+    } finally {
+      this.inFlight--;
+      this.kick();
+    }
+  }
+
+  private async deliverOnce(delivery: Delivery): Promise<DeliveryOutcome> {
+    const address = parseAddress(delivery.recipient);
+    if (address?.type !== 'agent') return { status: 'failed', reason: `${delivery.recipient} is not an agent address` };
+    const adapter = this.adapters.get(address.kind);
+    if (!adapter) return { status: 'retry', reason: `no adapter for ${address.kind} agents is connected` };
+    const envelope = this.envelopes.get(delivery.messageId) ?? (await this.store.message(delivery.messageId));
+    if (!envelope) return { status: 'failed', reason: 'the message is no longer stored' };
+    return adapter.deliver({ envelope, recipient: delivery.recipient, attempt: delivery.attempts });
+  }
+
+  private applyOutcome(delivery: Delivery, outcome: DeliveryOutcome): Delivery {
+    const now = this.clock.now();
+    switch (outcome.status) {
+      case 'delivered':
+        return attemptSucceeded(delivery, now, this.retry);
+      case 'retry':
+        return attemptFailed(delivery, now, outcome.reason, this.retry, this.random());
+      case 'failed':
+        return attemptFailed(delivery, now, outcome.reason, this.retry, this.random(), true);
+    }
+  }
+
+  /** Applies a batch of read-modify-write changes in one transaction; an error belongs to its own change only. */
+  private async commitChanges(changes: Change[]): Promise<(Delivery | Error | undefined)[]> {
+    const errors = new Map<number, Error>();
+    const written = await this.store.update(
+      changes.map((c) => c.key),
+      (current, index) => {
+        if (!current) {
+          errors.set(index, new Error(`no message ${changes[index].key[0]} for ${changes[index].key[1]}`));
+          return undefined;
+        }
+        try {
+          return changes[index].apply(current);
+        } catch (error) {
+          errors.set(index, error instanceof Error ? error : new Error(String(error)));
+          return undefined;
+        }
+      },
+    );
+    this.emit(written.filter((d): d is Delivery => d !== undefined));
+    return written.map((d, i) => errors.get(i) ?? d);
+  }
+
+  private async armTimer(): Promise<void> {
+    const next = await this.store.nextDueAt();
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    if (next !== undefined) {
+      this.timer = this.clock.setTimer(() => {
+        this.timer = undefined;
+        this.kick();
+      }, Math.max(0, next - this.clock.now()));
+    }
+    this.options.onNextDue?.(next);
+  }
+
+  private newDelivery(message: Envelope, recipient: string, now: number): Delivery {
+    const once = message.ttl === 'immediate';
+    const ttl = once ? this.retry.attemptTimeoutMs : this.ttlMs[message.ttl];
+    return {
+      messageId: message.id,
+      recipient,
+      state: 'queued',
+      priority: priorityRank(message.priority),
+      attempts: 0,
+      ackRequired: message.ackRequired,
+      dueAt: now,
+      ...(Number.isFinite(ttl) ? { expiresAt: message.createdAt + ttl } : {}),
+      once,
+      history: [{ state: 'queued', at: now }],
+    };
+  }
+
+  private async expand(message: Envelope): Promise<string[]> {
+    const recipients = new Set<string>();
+    for (const address of message.to) {
+      const parsed = parseAddress(address);
+      if (parsed?.type === 'agent') recipients.add(address);
+      else for (const agent of (await this.options.directory?.expand(address)) ?? []) if (agent !== message.from) recipients.add(agent);
+    }
+    return [...recipients];
+  }
+
+  private async threadOf(messageId: string): Promise<string> {
+    return (this.envelopes.get(messageId) ?? (await this.store.message(messageId)))?.threadId ?? messageId;
+  }
+
+  private async deliveryOf(messageId: string, recipient: string): Promise<Delivery> {
+    const delivery = (await this.store.deliveriesOf(messageId)).find((d) => d.recipient === recipient);
+    if (!delivery) throw new Error(`no message ${messageId} for ${recipient}`);
+    return delivery;
+  }
+
+  private remember(message: Envelope): void {
+    this.envelopes.set(message.id, message);
+    if (this.envelopes.size > ENVELOPE_CACHE_SIZE) this.envelopes.delete(this.envelopes.keys().next().value!);
+  }
+
+  private emit(deliveries: Delivery[]): void {
+    if (!deliveries.length || !this.listeners.size) return;
+    const changes = deliveries.map((d) => {
+      const last = d.history[d.history.length - 1];
+      return { messageId: d.messageId, recipient: d.recipient, state: d.state, attempts: d.attempts, at: last.at, ...(last.note ? { note: last.note } : {}) };
+    });
+    for (const listener of this.listeners) listener(changes);
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,162 @@
+/**
+ * Per-recipient delivery state and its transitions, as pure functions of (delivery, now).
+ *
+ *   queued ──attempt──▶ sent ──adapter ok──▶ delivered ──ack──▶ acked
+ *     ▲                  │                      │
+ *     └──retry (backoff)─┴──────ack timeout─────┘
+ *   any unfinished state ──▶ failed (permanent error, attempts used up) | expired (TTL passed)
+ *
+ * `dueAt` is set only while the bus has something left to do for the delivery (attempt, lease end,
+ * ack deadline, expiry), so the store's due index holds only live deliveries.
+ */
+export const DELIVERY_STATES = ['queued', 'sent', 'delivered', 'acked', 'failed', 'expired'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+export const FINAL_STATES: ReadonlySet<DeliveryState> = new Set(['acked', 'failed', 'expired']);
+
+export interface DeliveryStep {
+  state: DeliveryState;
+  at: number;
+  /** why: the error of a failed attempt, when the retry is due, what expired */
+  note?: string;
+}
+
+export interface Delivery {
+  messageId: string;
+  recipient: string;
+  state: DeliveryState;
+  /** rank of the message's priority: 0 goes first */
+  priority: number;
+  attempts: number;
+  ackRequired: boolean;
+  /** when the bus must next act on this delivery; absent once nothing is left to do */
+  dueAt?: number;
+  /** delivery deadline from the TTL policy; absent for `permanent` */
+  expiresAt?: number;
+  /** `immediate` TTL: one attempt only */
+  once: boolean;
+  lastError?: string;
+  history: DeliveryStep[];
+}
+
+export interface RetryPolicy {
+  /** attempts before a delivery fails for good (default 10) */
+  maxAttempts: number;
+  /** wait before the first retry, in ms (default 1,000) */
+  baseDelayMs: number;
+  /** growth of the wait per attempt (default 2) */
+  factor: number;
+  /** longest wait between attempts, in ms (default 5 minutes) */
+  maxDelayMs: number;
+  /** how long an attempt may run before it counts as failed, in ms (default 30 s) */
+  attemptTimeoutMs: number;
+  /** how long to wait for an ack after delivery before redelivering, in ms (default 60 s) */
+  ackTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 10,
+  baseDelayMs: 1_000,
+  factor: 2,
+  maxDelayMs: 5 * 60_000,
+  attemptTimeoutMs: 30_000,
+  ackTimeoutMs: 60_000,
+};
+
+/**
+ * The wait before retry number `attempt` (1 = the first retry): exponential, capped, with "equal
+ * jitter" — half fixed, half random — so retries of a burst spread out but never come early.
+ */
+export function retryDelay(attempt: number, policy: RetryPolicy, random: number): number {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * policy.factor ** (attempt - 1));
+  return Math.round(exponential / 2 + (random * exponential) / 2);
+}
+
+function step(delivery: Delivery, state: DeliveryState, at: number, note?: string): Delivery['history'] {
+  return [...delivery.history, note === undefined ? { state, at } : { state, at, note }];
+}
+
+function deadline(delivery: Delivery, at: number): number {
+  return delivery.expiresAt === undefined ? at : Math.min(at, delivery.expiresAt);
+}
+
+export function isExpired(delivery: Delivery, now: number): boolean {
+  return delivery.expiresAt !== undefined && now >= delivery.expiresAt && !FINAL_STATES.has(delivery.state);
+}
+
+export function expire(delivery: Delivery, now: number): Delivery {
+  const note = delivery.state === 'delivered' ? 'TTL passed before an ack came' : 'TTL passed before delivery';
+  return { ...delivery, state: 'expired', dueAt: undefined, history: step(delivery, 'expired', now, note) };
+}
+
+export function startAttempt(delivery: Delivery, now: number, policy: RetryPolicy): Delivery {
+  const attempts = delivery.attempts + 1;
+  return {
+    ...delivery,
+    state: 'sent',
+    attempts,
+    dueAt: now + policy.attemptTimeoutMs,
+    history: step(delivery, 'sent', now, attempts > 1 ? `attempt ${attempts}` : undefined),
+  };
+}
+
+export function attemptSucceeded(delivery: Delivery, now: number, policy: RetryPolicy): Delivery {
+  return {
+    ...delivery,
+    state: 'delivered',
+    dueAt: delivery.ackRequired ? deadline(delivery, now + policy.ackTimeoutMs) : undefined,
+    history: step(delivery, 'delivered', now),
+  };
+}
+
+/**
+ * An attempt failed (the adapter said so, threw, timed out, the worker died under it, or no ack
+ * came): retry after a backoff, or fail for good when the error is permanent or attempts ran out.
+ */
+export function attemptFailed(
+  delivery: Delivery,
+  now: number,
+  error: string,
+  policy: RetryPolicy,
+  random: number,
+  permanent = false,
+): Delivery {
+  const outOfAttempts = delivery.once || delivery.attempts >= policy.maxAttempts;
+  if (permanent || outOfAttempts) {
+    const note = permanent || delivery.once ? error : `${error} (gave up after ${delivery.attempts} attempts)`;
+    return { ...delivery, state: 'failed', dueAt: undefined, lastError: error, history: step(delivery, 'failed', now, note) };
+  }
+  const wait = retryDelay(delivery.attempts, policy, random);
+  return {
+    ...delivery,
+    state: 'queued',
+    dueAt: deadline(delivery, now + wait),
+    lastError: error,
+    history: step(delivery, 'queued', now, `${error}; retry in ${wait} ms`),
+  };
+}
+
+/**
+ * The receiver confirmed. An ack is accepted for anything the receiver can have seen — even a
+ * delivery waiting for a retry because the adapter's own confirmation was lost — and repeats are
+ * ignored (returns undefined).
+ */
+export function acknowledge(delivery: Delivery, now: number): Delivery | undefined {
+  if (delivery.state === 'acked') return undefined;
+  if (delivery.attempts === 0) throw new Error(`${delivery.recipient} cannot ack ${delivery.messageId}: it was never sent there`);
+  if (delivery.state === 'expired') throw new Error(`${delivery.recipient} cannot ack ${delivery.messageId}: it expired`);
+  // An ack can overtake the adapter's own confirmation: it proves delivery, so record that step too.
+  const history =
+    delivery.state === 'sent' ? [...delivery.history, { state: 'delivered' as const, at: now, note: 'confirmed by the ack' }] : delivery.history;
+  return { ...delivery, state: 'acked', dueAt: undefined, history: [...history, { state: 'acked', at: now }] };
+}
+
+/** A delivery the worker was in the middle of when it stopped: that attempt is lost, try again now. */
+export function interrupted(delivery: Delivery, now: number): Delivery {
+  return {
+    ...delivery,
+    state: 'queued',
+    dueAt: now,
+    lastError: 'attempt interrupted: the service worker stopped',
+    history: step(delivery, 'queued', now, 'attempt interrupted: the service worker stopped; retry now'),
+  };
+}

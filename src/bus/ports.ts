@@ -1,0 +1,85 @@
+/**
+ * What the bus needs from the world, injected so the whole delivery state machine runs without a
+ * browser or Node (STYLE.md): a store, a clock with timers, and one adapter per agent kind.
+ */
+import type { Envelope } from '../protocol/envelope';
+import type { AgentKind } from '../protocol/address';
+import type { Delivery, DeliveryState } from './delivery';
+
+export interface StoredEntry {
+  message: Envelope;
+  deliveries: Delivery[];
+}
+
+export interface ListQuery {
+  threadId?: string;
+  /** messages this agent sent or received */
+  agent?: string;
+  /** messages with at least one delivery in this state */
+  state?: DeliveryState;
+  /** newest first; at most this many (default 100) */
+  limit?: number;
+}
+
+/** A read-modify-write of one delivery: the new version, or undefined to leave it as it is. */
+export type Transition = (current: Delivery) => Delivery | undefined;
+
+export interface BusStore {
+  /** Commits every entry in one transaction; entries whose message id is already stored are skipped and reported. */
+  insert(entries: StoredEntry[]): Promise<{ duplicates: string[] }>;
+  /**
+   * In one transaction: the deliveries due at `now` (most urgent priority first, then by due time,
+   * then oldest message first), at most `limit`, each passed through `transition` and written back.
+   */
+  claimDue(now: number, limit: number, transition: Transition): Promise<{ before: Delivery; after: Delivery }[]>;
+  /**
+   * In one transaction: reads each delivery (undefined when there is none), applies `transition`
+   * (with the key's index), writes back what it returns. A key listed twice sees the first change.
+   * Returns what was written, per key.
+   */
+  update(
+    keys: [messageId: string, recipient: string][],
+    transition: (current: Delivery | undefined, index: number) => Delivery | undefined,
+  ): Promise<(Delivery | undefined)[]>;
+  /** Deliveries in `state` (used on wake-up to find attempts the last worker did not finish). */
+  inState(state: DeliveryState): Promise<Delivery[]>;
+  /** The earliest `dueAt` of any live delivery. */
+  nextDueAt(): Promise<number | undefined>;
+  message(id: string): Promise<Envelope | undefined>;
+  deliveriesOf(messageId: string): Promise<Delivery[]>;
+  list(query: ListQuery): Promise<StoredEntry[]>;
+  /** Counts of deliveries by state. */
+  counts(): Promise<Record<DeliveryState, number>>;
+}
+
+export interface Clock {
+  now(): number;
+  setTimer(callback: () => void, delayMs: number): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+export interface DeliveryAttempt {
+  envelope: Envelope;
+  recipient: string;
+  /** 1 for the first attempt */
+  attempt: number;
+}
+
+export type DeliveryOutcome =
+  /** the agent has the message (typed into the tab, injected into the session, recorded) */
+  | { status: 'delivered' }
+  /** not this time; the bus retries with backoff */
+  | { status: 'retry'; reason: string }
+  /** never: the bus marks the delivery failed with this reason */
+  | { status: 'failed'; reason: string };
+
+/** One adapter per agent kind delivers to agents of that kind. A thrown error counts as `retry`. */
+export interface AgentAdapter {
+  readonly kind: AgentKind;
+  deliver(attempt: DeliveryAttempt): Promise<DeliveryOutcome>;
+}
+
+/** Expands topics and broadcast into agent addresses. */
+export interface Directory {
+  expand(address: string): Promise<string[]>;
+}

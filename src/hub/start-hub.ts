@@ -1,0 +1,90 @@
+/**
+ * The hub in the service worker: opens the store, counts the start, restarts the bus where the last
+ * worker left off, and answers the extension's own pages. Listeners are registered synchronously
+ * on every start, as MV3 requires for the events that wake a stopped worker.
+ */
+import { browser, type Browser } from 'wxt/browser';
+import { Bus } from '../bus/bus';
+import { ValidationError, parseOrThrow } from '../protocol/envelope';
+import { CHANGES_PORT, HubRequest, type HubResponse, type HubStatus } from '../protocol/runtime';
+import { SwitchboardDb } from '../storage/db';
+import { DexieBusStore } from '../storage/bus-store';
+import { countWorkerStart } from '../storage/meta';
+import { TestSinkAdapter } from '../adapters/test-sink';
+import { alarmBackstop, DUE_ALARM } from './alarm-backstop';
+
+const systemClock = {
+  now: () => Date.now(),
+  setTimer: (callback: () => void, delayMs: number) => setTimeout(callback, delayMs),
+  clearTimer: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export function startHub(): void {
+  const startedAt = Date.now();
+  const db = new SwitchboardDb();
+  const ready = boot(db);
+  ready.catch((error) => console.error('Switchboard hub failed to start', error));
+
+  browser.runtime.onMessage.addListener((request: unknown, sender: Browser.runtime.MessageSender) => {
+    if (!isOwnPage(sender)) return undefined;
+    return ready.then(async ({ bus, workerStarts }) => answer(bus, request, { workerStarts, startedAt }));
+  });
+
+  browser.runtime.onConnect.addListener((port) => {
+    if (port.name !== CHANGES_PORT || !isOwnPage(port.sender)) return;
+    void ready.then(({ bus }) => {
+      const unsubscribe = bus.subscribe((changes) => port.postMessage({ type: 'changes', changes }));
+      port.onDisconnect.addListener(unsubscribe);
+    });
+  });
+
+  browser.alarms.onAlarm.addListener((alarm) => {
+    if (alarm.name === DUE_ALARM) void ready.then(({ bus }) => bus.kick());
+  });
+  // Waking for any reason runs the "what is due" query in boot(); onStartup only has to wake us.
+  browser.runtime.onStartup.addListener(() => void ready.then(({ bus }) => bus.kick()));
+}
+
+async function boot(db: SwitchboardDb) {
+  const workerStarts = await countWorkerStart(db);
+  const bus: Bus = new Bus({
+    store: new DexieBusStore(db),
+    clock: systemClock,
+    adapters: [new TestSinkAdapter(db, (messageId, recipient) => bus.ack(messageId, recipient))],
+    onNextDue: alarmBackstop(),
+  });
+  await bus.start();
+  return { bus, workerStarts };
+}
+
+/** Only the extension's own pages talk to the hub this way; content scripts get their own channel. */
+function isOwnPage(sender: Browser.runtime.MessageSender | undefined): boolean {
+  return sender?.id === browser.runtime.id && (sender.url?.startsWith(browser.runtime.getURL('/')) ?? false);
+}
+
+async function answer(bus: Bus, input: unknown, worker: { workerStarts: number; startedAt: number }): Promise<HubResponse> {
+  try {
+    const request = parseOrThrow(HubRequest, input, 'request');
+    switch (request.type) {
+      case 'send':
+        return { ok: true, result: await bus.send(request.message) };
+      case 'status': {
+        const status = await bus.status(request.id);
+        return status ? { ok: true, result: status } : { ok: false, error: `no message ${request.id}` };
+      }
+      case 'list': {
+        const { type: _, ...query } = request;
+        return { ok: true, result: await bus.list(query) };
+      }
+      case 'ack':
+        return { ok: true, result: await bus.ack(request.id, request.recipient) };
+      case 'hub-status': {
+        const status: HubStatus = { extensionId: browser.runtime.id, ...worker, deliveries: await bus.counts() };
+        return { ok: true, result: status };
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof ValidationError)) console.error('Switchboard request failed', error);
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The envelope: what every message on the bus is, wherever it came from. The extension, the native
+ * host and the relay validate with these schemas at every boundary (STYLE.md: one schema module).
+ */
+import { z } from 'zod';
+import { v7 as uuidv7 } from 'uuid';
+import { Address, AgentAddress } from './address';
+
+export const MESSAGE_KINDS = ['prompt', 'reply', 'note', 'event', 'command', 'status'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
+
+/** Five levels, most urgent first; the index is the rank the bus orders by (0 goes first). */
+export const PRIORITIES = ['critical', 'high', 'normal', 'low', 'bulk'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const priorityRank = (priority: Priority): number => PRIORITIES.indexOf(priority);
+
+/**
+ * TTL policies: how long an undelivered message may wait before it expires. `immediate` means
+ * "deliver now or never" (presence, typing): one attempt, no retries.
+ */
+export const TTL_POLICIES = ['immediate', 'short', 'medium', 'long', 'permanent'] as const;
+export type TtlPolicy = (typeof TTL_POLICIES)[number];
+const HOUR = 3_600_000;
+export const DEFAULT_TTL_MS: Record<TtlPolicy, number> = {
+  immediate: 0,
+  short: HOUR,
+  medium: 24 * HOUR,
+  long: 7 * 24 * HOUR,
+  permanent: Number.POSITIVE_INFINITY,
+};
+
+/** Bounds keep one message from filling the store or a model's context (ARCHITECTURE.md). */
+export const LIMITS = {
+  recipients: 100,
+  textChars: 200_000,
+  codeBlocks: 50,
+  codeChars: 200_000,
+  attachments: 10,
+  attachmentBase64Chars: 7_000_000, // ~5 MB of data
+  maxHops: 8,
+} as const;
+
+export const MessageId = z.uuid({ version: 'v7', error: 'expected a message id (a UUIDv7)' });
+export const newMessageId = (): string => uuidv7();
+
+const CodeBlock = z.strictObject({
+  language: z.string().max(40).optional(),
+  code: z.string().max(LIMITS.codeChars),
+});
+
+const Attachment = z.strictObject({
+  name: z.string().min(1).max(255),
+  mimeType: z.string().min(1).max(255),
+  size: z.int().nonnegative(),
+  /** base64 contents */
+  data: z.base64().max(LIMITS.attachmentBase64Chars),
+});
+
+const Body = z
+  .strictObject({
+    text: z.string().max(LIMITS.textChars),
+    code: z.array(CodeBlock).max(LIMITS.codeBlocks).optional(),
+    attachments: z.array(Attachment).max(LIMITS.attachments).optional(),
+  })
+  .refine((body) => body.text.length > 0 || body.code?.length || body.attachments?.length, {
+    error: 'body is empty: give text, code or an attachment',
+  });
+export type MessageBody = z.infer<typeof Body>;
+
+const Recipients = z
+  .array(Address)
+  .min(1, { error: 'needs at least one recipient' })
+  .max(LIMITS.recipients, { error: `at most ${LIMITS.recipients} recipients` })
+  .refine((to) => new Set(to).size === to.length, { error: 'recipients repeat an address' });
+
+const ThreadId = z.string().min(1).max(100);
+const Timestamp = z.int().nonnegative();
+
+/** A complete envelope, as stored and as carried between hub, host and peers. */
+export const Envelope = z.strictObject({
+  id: MessageId,
+  from: AgentAddress,
+  to: Recipients,
+  replyTo: Address,
+  inReplyTo: MessageId.optional(),
+  threadId: ThreadId,
+  kind: z.enum(MESSAGE_KINDS),
+  body: Body,
+  priority: z.enum(PRIORITIES),
+  ttl: z.enum(TTL_POLICIES),
+  createdAt: Timestamp,
+  hops: z.int().min(0).max(LIMITS.maxHops, { error: `hop limit of ${LIMITS.maxHops} exceeded` }),
+  ackRequired: z.boolean(),
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+/**
+ * What a sender gives. The hub fills in the rest: id and createdAt when absent, replyTo = from,
+ * threadId = the thread of `inReplyTo` (or the message's own id). A sender that supplies its own id
+ * can resend safely: the hub accepts each id once.
+ */
+export const SendRequest = z.strictObject({
+  id: MessageId.optional(),
+  from: AgentAddress,
+  /** one address or a list */
+  to: z.preprocess((to) => (typeof to === 'string' ? [to] : to), Recipients),
+  replyTo: Address.optional(),
+  inReplyTo: MessageId.optional(),
+  threadId: ThreadId.optional(),
+  kind: z.enum(MESSAGE_KINDS).default('note'),
+  /** plain text, or the full body */
+  body: z.preprocess((body) => (typeof body === 'string' ? { text: body } : body), Body),
+  priority: z.enum(PRIORITIES).default('normal'),
+  ttl: z.enum(TTL_POLICIES).default('medium'),
+  createdAt: Timestamp.optional(),
+  hops: z.int().min(0).max(LIMITS.maxHops, { error: `hop limit of ${LIMITS.maxHops} exceeded` }).default(0),
+  ackRequired: z.boolean().default(false),
+});
+export type SendRequest = z.input<typeof SendRequest>;
+export type ParsedSendRequest = z.output<typeof SendRequest>;
+
+/** Thrown for input that fails a schema; the message names each field that was wrong. */
+export class ValidationError extends Error {
+  constructor(
+    readonly what: string,
+    readonly issues: { field: string; problem: string }[],
+  ) {
+    super(`invalid ${what}: ${issues.map((i) => (i.field ? `${i.field}: ${i.problem}` : i.problem)).join('; ')}`);
+    this.name = 'ValidationError';
+  }
+}
+
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => {
+    if (typeof key === 'number') return `${out}[${key}]`;
+    return out ? `${out}.${String(key)}` : String(key);
+  }, '');
+}
+
+/** Parses `input` with `schema`, or throws a ValidationError naming every bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ValidationError(
+    what,
+    result.error.issues.map((issue) => ({ field: fieldPath(issue.path), problem: issue.message })),
+  );
+}

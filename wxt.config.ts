@@ -1,0 +1,17 @@
+import { defineConfig } from 'wxt';
+import preact from '@preact/preset-vite';
+import { EXTENSION_PUBLIC_KEY, FIREFOX_ADDON_ID } from './src/extension-identity';
+
+export default defineConfig({
+  // WXT's `browser` is the webextension-polyfill again (ARCHITECTURE.md, "Packages").
+  modules: ['@wxt-dev/webextension-polyfill'],
+  vite: () => ({ plugins: [preact()] }),
+  manifest: ({ browser }) => ({
+    name: 'Switchboard',
+    description: "Connects your Claude agents — claude.ai tabs, Claude Desktop and Claude Code — and delivers every message.",
+    permissions: ['alarms', 'storage', 'unlimitedStorage'],
+    ...(browser === 'firefox'
+      ? { browser_specific_settings: { gecko: { id: FIREFOX_ADDON_ID, strict_min_version: '115.0' } } }
+      : { key: EXTENSION_PUBLIC_KEY, minimum_chrome_version: '116' }),
+  }),
+});
