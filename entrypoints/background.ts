@@ -1,3 +1,3 @@
 import { startHub } from '../src/hub/start-hub';
 
-export default defineBackground({ type: 'module', main: () => startHub() });
+export default defineBackground({ type: 'module', main: () => void startHub() });

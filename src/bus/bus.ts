@@ -104,11 +104,7 @@ export class Bus {
     this.random = options.random ?? Math.random;
     this.batchSize = options.batchSize ?? 256;
     this.maxInFlight = options.maxInFlight ?? 1_024;
-    this.sends = new GroupCommitter(async (entries) => {
-      const { duplicates } = await this.store.insert(entries);
-      const skipped = new Set(duplicates);
-      return entries.map((entry) => skipped.has(entry.message.id));
-    });
+    this.sends = new GroupCommitter(async (entries) => (await this.store.insert(entries)).map((stored) => !stored));
     this.changes = new GroupCommitter((changes) => this.commitChanges(changes));
   }
 
@@ -207,13 +203,16 @@ export class Bus {
     });
   }
 
-  /** Resolves when nothing is running: no commit, no attempt, no pump. For tests and shutdown. */
-  async settled(): Promise<void> {
+  /**
+   * Resolves when nothing is running: no commit, no pump, and (unless `attempts` is false) no
+   * adapter call. For tests and shutdown.
+   */
+  async settled({ attempts = true } = {}): Promise<void> {
     for (;;) {
       await this.sends.flushed();
       await this.changes.flushed();
       if (this.pumping) await this.pumping;
-      else if (this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      else if (attempts && this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1));
       else return;
     }
   }

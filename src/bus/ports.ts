@@ -25,8 +25,11 @@ export interface ListQuery {
 export type Transition = (current: Delivery) => Delivery | undefined;
 
 export interface BusStore {
-  /** Commits every entry in one transaction; entries whose message id is already stored are skipped and reported. */
-  insert(entries: StoredEntry[]): Promise<{ duplicates: string[] }>;
+  /**
+   * Commits every entry in one transaction. An entry whose message id is already stored (or came
+   * earlier in the same batch) is skipped: the result says, per entry, whether it was stored.
+   */
+  insert(entries: StoredEntry[]): Promise<boolean[]>;
   /**
    * In one transaction: the deliveries due at `now` (most urgent priority first, then by due time,
    * then oldest message first), at most `limit`, each passed through `transition` and written back.

@@ -7,7 +7,7 @@ import { browser, type Browser } from 'wxt/browser';
 import { Bus } from '../bus/bus';
 import { ValidationError, parseOrThrow } from '../protocol/envelope';
 import { CHANGES_PORT, HubRequest, type HubResponse, type HubStatus } from '../protocol/runtime';
-import { SwitchboardDb } from '../storage/db';
+import { DB_NAME, SwitchboardDb } from '../storage/db';
 import { DexieBusStore } from '../storage/bus-store';
 import { countWorkerStart } from '../storage/meta';
 import { TestSinkAdapter } from '../adapters/test-sink';
@@ -19,9 +19,10 @@ const systemClock = {
   clearTimer: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
-export function startHub(): void {
+/** Starts the hub; resolves with the running bus (callers in the worker need not wait for it). */
+export function startHub({ dbName = DB_NAME } = {}): Promise<Bus> {
   const startedAt = Date.now();
-  const db = new SwitchboardDb();
+  const db = new SwitchboardDb(dbName);
   const ready = boot(db);
   ready.catch((error) => console.error('Switchboard hub failed to start', error));
 
@@ -43,6 +44,7 @@ export function startHub(): void {
   });
   // Waking for any reason runs the "what is due" query in boot(); onStartup only has to wake us.
   browser.runtime.onStartup.addListener(() => void ready.then(({ bus }) => bus.kick()));
+  return ready.then(({ bus }) => bus);
 }
 
 async function boot(db: SwitchboardDb) {

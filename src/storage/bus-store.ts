@@ -10,22 +10,21 @@ type Key = [string, string];
 export class DexieBusStore implements BusStore {
   constructor(private readonly db: SwitchboardDb) {}
 
-  insert(entries: StoredEntry[]): Promise<{ duplicates: string[] }> {
+  insert(entries: StoredEntry[]): Promise<boolean[]> {
     const { messages, deliveries } = this.db;
     return this.db.transaction('rw', messages, deliveries, async () => {
       const stored = await messages.bulkGet(entries.map((e) => e.message.id));
       const seen = new Set<string>();
-      const duplicates: string[] = [];
-      const fresh: StoredEntry[] = [];
-      entries.forEach((entry, i) => {
+      const fresh = entries.map((entry, i) => {
         const id = entry.message.id;
-        if (stored[i] || seen.has(id)) duplicates.push(id);
-        else fresh.push(entry);
+        const isNew = !stored[i] && !seen.has(id);
         seen.add(id);
+        return isNew;
       });
-      await messages.bulkAdd(fresh.map((e) => e.message));
-      await deliveries.bulkAdd(fresh.flatMap((e) => e.deliveries));
-      return { duplicates };
+      const added = entries.filter((_, i) => fresh[i]);
+      await messages.bulkAdd(added.map((e) => e.message));
+      await deliveries.bulkAdd(added.flatMap((e) => e.deliveries));
+      return fresh;
     });
   }
 

@@ -1,0 +1,98 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fakeBrowser } from 'wxt/testing';
+import { startHub } from '../../src/hub/start-hub';
+import { DUE_ALARM } from '../../src/hub/alarm-backstop';
+import { until } from '../support/bus-fixture';
+import type { HubResponse, HubStatus } from '../../src/protocol/runtime';
+import type { MessageStatus, SendReceipt } from '../../src/bus/bus';
+
+// fakeBrowser has no runtime.onConnect; the hub registers a listener on it, so give it one.
+const connectListeners: unknown[] = [];
+const onConnect = { addListener: (l: unknown) => connectListeners.push(l), removeListener() {}, hasListener: () => false, hasListeners: () => false };
+
+const ownPage = () => ({ id: fakeBrowser.runtime.id, url: fakeBrowser.runtime.getURL('/popup.html') });
+const contentScript = () => ({ id: fakeBrowser.runtime.id, url: 'https://claude.ai/new', tab: { id: 4 } });
+
+async function ask<T>(request: unknown, sender: object = ownPage()): Promise<HubResponse<T> | undefined> {
+  const answers = await fakeBrowser.runtime.onMessage.trigger(request, sender as never);
+  return answers.find((a: unknown) => a !== undefined) as HubResponse<T> | undefined;
+}
+
+let dbName: string;
+beforeEach(() => {
+  fakeBrowser.reset();
+  Object.assign(fakeBrowser.runtime, { onConnect });
+  dbName = `hub-test-${Math.random()}`;
+});
+
+describe('the hub in the service worker', () => {
+  it('answers send, status, list, ack and hub-status from its own pages', async () => {
+    await startHub({ dbName });
+    const sent = await ask<SendReceipt>({
+      type: 'send',
+      message: { from: 'extension:local/popup', to: 'test:local/inbox', body: 'hi', ackRequired: true },
+    });
+    expect(sent).toMatchObject({ ok: true, result: { duplicate: false, recipients: ['test:local/inbox'] } });
+    const id = (sent as { result: SendReceipt }).result.id;
+
+    await until(async () => {
+      const status = await ask<MessageStatus>({ type: 'status', id });
+      return status?.ok === true && status.result.deliveries[0].state === 'acked';
+    });
+    const listed = await ask<unknown[]>({ type: 'list', agent: 'test:local/inbox' });
+    expect(listed).toMatchObject({ ok: true, result: [{ message: { id } }] });
+    const again = await ask({ type: 'ack', id, recipient: 'test:local/inbox' });
+    expect(again).toMatchObject({ ok: true, result: { state: 'acked' } });
+
+    const status = await ask<HubStatus>({ type: 'hub-status' });
+    expect(status).toMatchObject({ ok: true, result: { extensionId: fakeBrowser.runtime.id, workerStarts: 1, deliveries: { acked: 1 } } });
+  });
+
+  it('counts every start of the worker, and a restarted hub keeps its messages', async () => {
+    await startHub({ dbName });
+    const sent = (await ask<SendReceipt>({ type: 'send', message: { from: 'extension:local/popup', to: 'claude-code:local/s1', body: 'wait' } })) as {
+      result: SendReceipt;
+    };
+    fakeBrowser.reset();
+    Object.assign(fakeBrowser.runtime, { onConnect });
+    await startHub({ dbName });
+    expect(await ask({ type: 'hub-status' })).toMatchObject({ result: { workerStarts: 2 } });
+    expect(await ask({ type: 'status', id: sent.result.id })).toMatchObject({ ok: true, result: { message: { body: { text: 'wait' } } } });
+  });
+
+  it('rejects bad requests with the field that was wrong', async () => {
+    await startHub({ dbName });
+    expect(await ask({ type: 'delete-everything' })).toEqual({
+      ok: false,
+      error: 'invalid request: type: expected a request with type send, status, list, ack or hub-status',
+    });
+    expect(await ask({ type: 'status', id: 'not-an-id' })).toEqual({ ok: false, error: 'invalid request: id: expected a message id (a UUIDv7)' });
+    const bad = await ask({ type: 'send', message: { from: 'extension:local/popup', to: 'nowhere', body: 'x' } });
+    expect(bad).toMatchObject({ ok: false, error: expect.stringContaining('invalid message: to[0]: expected an address') });
+    expect(await ask({ type: 'status', id: '019a0000-0000-7000-8000-000000000009' })).toEqual({
+      ok: false,
+      error: 'no message 019a0000-0000-7000-8000-000000000009',
+    });
+  });
+
+  it('ignores content scripts and other senders', async () => {
+    await startHub({ dbName });
+    expect(await ask({ type: 'hub-status' }, contentScript())).toBeUndefined();
+    expect(await ask({ type: 'hub-status' }, { id: 'another-extension', url: 'chrome-extension://another-extension/x.html' })).toBeUndefined();
+  });
+
+  it('arms the alarm backstop for the next due time', async () => {
+    const bus = await startHub({ dbName });
+    // No adapter serves claude-desktop yet: the delivery waits for a retry.
+    const sent = (await ask<SendReceipt>({ type: 'send', message: { from: 'extension:local/popup', to: 'claude-desktop:local/app', body: 'x' } })) as {
+      result: SendReceipt;
+    };
+    await bus.settled();
+    const [delivery] = (await bus.status(sent.result.id))!.deliveries;
+    expect(delivery.state).toBe('queued');
+    const alarm = await fakeBrowser.alarms.get(DUE_ALARM);
+    // at the due time, or a second from now when that is sooner (the hub never arms an alarm in the past)
+    expect(alarm!.scheduledTime).toBeGreaterThanOrEqual(delivery.dueAt!);
+    expect(alarm!.scheduledTime - delivery.dueAt!).toBeLessThanOrEqual(1_000);
+  });
+});
