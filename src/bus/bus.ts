@@ -71,6 +71,19 @@ export interface MessageStatus {
   deliveries: Delivery[];
 }
 
+/** Counts of the store transactions the bus ran, and what they carried: how well it batches. */
+export interface BusMetrics {
+  /** transactions that committed sends, and the messages in them */
+  sendCommits: number;
+  messagesCommitted: number;
+  /** transactions that claimed due deliveries, and the deliveries claimed */
+  claimCommits: number;
+  deliveriesClaimed: number;
+  /** transactions that recorded outcomes and acks, and the changes in them */
+  changeCommits: number;
+  changesCommitted: number;
+}
+
 type DeliveryKey = [messageId: string, recipient: string];
 type Change = { key: DeliveryKey; apply: (current: Delivery) => Delivery | undefined };
 
@@ -94,6 +107,14 @@ export class Bus {
   private inFlight = 0;
   private timer: unknown;
   private started = false;
+  readonly metrics: BusMetrics = {
+    sendCommits: 0,
+    messagesCommitted: 0,
+    claimCommits: 0,
+    deliveriesClaimed: 0,
+    changeCommits: 0,
+    changesCommitted: 0,
+  };
 
   constructor(private readonly options: BusOptions) {
     this.store = options.store;
@@ -104,7 +125,12 @@ export class Bus {
     this.random = options.random ?? Math.random;
     this.batchSize = options.batchSize ?? 256;
     this.maxInFlight = options.maxInFlight ?? 1_024;
-    this.sends = new GroupCommitter(async (entries) => (await this.store.insert(entries)).map((stored) => !stored));
+    this.sends = new GroupCommitter(async (entries) => {
+      const stored = await this.store.insert(entries);
+      this.metrics.sendCommits++;
+      this.metrics.messagesCommitted += entries.length;
+      return stored.map((isNew) => !isNew);
+    });
     this.changes = new GroupCommitter((changes) => this.commitChanges(changes));
   }
 
@@ -225,6 +251,8 @@ export class Bus {
         const limit = Math.min(this.batchSize, this.maxInFlight - this.inFlight);
         const claimed = await this.store.claimDue(now, limit, (d) => this.onDue(d, now));
         if (!claimed.length) break;
+        this.metrics.claimCommits++;
+        this.metrics.deliveriesClaimed += claimed.length;
         this.emit(claimed.map((c) => c.after));
         for (const { after } of claimed) if (after.state === 'sent') void this.attempt(after);
       }
@@ -310,6 +338,8 @@ export class Bus {
         }
       },
     );
+    this.metrics.changeCommits++;
+    this.metrics.changesCommitted += changes.length;
     this.emit(written.filter((d): d is Delivery => d !== undefined));
     return written.map((d, i) => errors.get(i) ?? d);
   }

@@ -81,7 +81,7 @@ async function answer(bus: Bus, input: unknown, worker: { workerStarts: number; 
       case 'ack':
         return { ok: true, result: await bus.ack(request.id, request.recipient) };
       case 'hub-status': {
-        const status: HubStatus = { extensionId: browser.runtime.id, ...worker, deliveries: await bus.counts() };
+        const status: HubStatus = { extensionId: browser.runtime.id, ...worker, deliveries: await bus.counts(), bus: { ...bus.metrics } };
         return { ok: true, result: status };
       }
     }

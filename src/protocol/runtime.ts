@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AgentAddress } from './address';
 import { MessageId } from './envelope';
 import { DELIVERY_STATES } from '../bus/delivery';
+import type { BusMetrics } from '../bus/bus';
 
 export const CHANGES_PORT = 'switchboard/changes';
 
@@ -39,4 +40,6 @@ export interface HubStatus {
   /** when this worker started (epoch ms) */
   startedAt: number;
   deliveries: Record<(typeof DELIVERY_STATES)[number], number>;
+  /** since this worker started */
+  bus: BusMetrics;
 }

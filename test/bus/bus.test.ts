@@ -442,3 +442,16 @@ describe('Bus: durability', () => {
     expect(dues.at(-1)).toBeUndefined();
   });
 });
+
+describe('Bus: metrics', () => {
+  it('counts its transactions and what they carried', async () => {
+    const { make } = busFixture();
+    const bus = make();
+    await bus.start();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => bus.send({ from: SENDER, to: CODE, body: `m${i}` })));
+    await bus.settled();
+    expect(bus.metrics).toMatchObject({ sendCommits: 1, messagesCommitted: 10, deliveriesClaimed: 10, changesCommitted: 10 });
+    expect(bus.metrics.claimCommits).toBeGreaterThanOrEqual(1);
+    expect(bus.metrics.changeCommits).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * The bus benchmark, in a real Chromium with the built extension (`npm run bench`; method and
+ * figures in BENCHMARKS.md). Each run starts on a fresh profile holding 1,000 stored messages, then:
+ *
+ *  - burst: 1,000 sends at once from an extension page through runtime.sendMessage; accepted/s is
+ *    1,000 ÷ the time until the last send resolved (committed), delivered/s ÷ the time until the
+ *    last delivery was reported on the changes port;
+ *  - paced: 1,000 sends at a steady offered rate; send → delivered latency per message, measured
+ *    in the page from just before sendMessage to the change arriving on the port (a superset of the
+ *    bus's own send → delivered time);
+ *  - reference: the same message and delivery records, read back from the run, written with raw
+ *    IndexedDB in the service worker in as many transactions as the bus used for the burst's sends
+ *    (same batching, same 'strict' durability), in the same browser and run.
+ *
+ * Prints a Markdown table and writes bench/results/latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { launchExtension, waitFor, type ExtensionBrowser } from '../test/support/extension-browser';
+import type { HubStatus } from '../src/protocol/runtime';
+import type { SendRequest } from '../src/protocol/envelope';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const STORED = 1_000;
+const BURST = 1_000;
+const PACED = 1_000;
+const PACED_RATES = [200, 1_000]; // messages per second offered
+const FROM = 'extension:local/bench';
+
+const message = (i: number, tag: string): SendRequest => ({
+  from: FROM,
+  to: `test:local/${tag}-${i % 8}`,
+  body: `${tag} message ${i}: ${'lorem ipsum '.repeat(8)}`,
+  priority: (['high', 'normal', 'low'] as const)[i % 3],
+});
+
+const unfinished = (s: HubStatus) => s.deliveries.queued + s.deliveries.sent;
+
+async function settle(b: ExtensionBrowser): Promise<HubStatus> {
+  return waitFor(() => b.hubStatus(), (s) => unfinished(s) === 0, 120_000, 'deliveries to finish');
+}
+
+async function preload(b: ExtensionBrowser): Promise<void> {
+  for (let i = 0; i < STORED; i += 100) {
+    const chunk = Array.from({ length: 100 }, (_, j) => message(i + j, 'stored'));
+    await b.page.evaluate((list) => Promise.all(list.map((m) => chrome.runtime.sendMessage({ type: 'send', message: m }))), chunk);
+  }
+  await settle(b);
+}
+
+/** Sends all at once; times acceptance and delivery as seen by the page. */
+function burst(b: ExtensionBrowser, list: SendRequest[]) {
+  return b.page.evaluate(async (messages) => {
+    const delivered = new Map<string, number>();
+    const port = chrome.runtime.connect({ name: 'switchboard/changes' });
+    let expected = new Set<string>();
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    port.onMessage.addListener((m: { changes: { messageId: string; state: string }[] }) => {
+      const now = performance.now();
+      for (const c of m.changes) if (c.state === 'delivered' && !delivered.has(c.messageId)) delivered.set(c.messageId, now);
+      if (expected.size && [...expected].every((id) => delivered.has(id))) resolveDone();
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const start = performance.now();
+    const results = await Promise.all(messages.map((message) => chrome.runtime.sendMessage({ type: 'send', message })));
+    const accepted = performance.now();
+    expected = new Set(results.map((r: { result: { id: string } }) => r.result.id));
+    if ([...expected].every((id) => delivered.has(id))) resolveDone();
+    await done;
+    port.disconnect();
+    const last = Math.max(...[...expected].map((id) => delivered.get(id)!));
+    return { acceptMs: accepted - start, deliverMs: last - start, ids: [...expected] };
+  }, list);
+}
+
+/** Sends at a steady rate; returns each message's send → delivered latency in ms. */
+function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: number) {
+  return b.page.evaluate(
+    async ({ messages, rate }) => {
+      const sentAt = new Map<string, number>();
+      const deliveredAt = new Map<string, number>();
+      const port = chrome.runtime.connect({ name: 'switchboard/changes' });
+      port.onMessage.addListener((m: { changes: { messageId: string; state: string }[] }) => {
+        const now = performance.now();
+        for (const c of m.changes) if (c.state === 'delivered' && !deliveredAt.has(c.messageId)) deliveredAt.set(c.messageId, now);
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      const start = performance.now();
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < messages.length; i++) {
+        const due = start + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        const t = performance.now();
+        pending.push(
+          chrome.runtime.sendMessage({ type: 'send', message: messages[i] }).then((r: { result: { id: string } }) => void sentAt.set(r.result.id, t)),
+        );
+      }
+      await Promise.all(pending);
+      while ([...sentAt.keys()].some((id) => !deliveredAt.has(id))) await new Promise((r) => setTimeout(r, 20));
+      port.disconnect();
+      return [...sentAt].map(([id, t]) => deliveredAt.get(id)! - t);
+    },
+    { messages: list, rate: ratePerSecond },
+  );
+}
+
+/** Raw IndexedDB in the service worker: the same records, the same number of transactions, strict durability. */
+async function rawReference(b: ExtensionBrowser, ids: string[], transactions: number) {
+  const idSet = new Set(ids);
+  const messages = (await b.readStore<{ id: string }>('messages')).filter((m) => idSet.has(m.id));
+  const deliveries = (await b.readStore<{ messageId: string }>('deliveries')).filter((d) => idSet.has(d.messageId));
+  const worker = await b.worker();
+  return worker.evaluate(
+    async ({ messages, deliveries, transactions }) => {
+      const name = `bench-raw-${Date.now()}`;
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const open = indexedDB.open(name, 1);
+        open.onupgradeneeded = () => {
+          open.result.createObjectStore('messages', { keyPath: 'id' });
+          const d = open.result.createObjectStore('deliveries', { keyPath: ['messageId', 'recipient'] });
+          d.createIndex('priorityDue', ['priority', 'dueAt']);
+          d.createIndex('dueAt', 'dueAt');
+          d.createIndex('state', 'state');
+          d.createIndex('recipient', 'recipient');
+        };
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      const perTx = Math.ceil(messages.length / transactions);
+      const start = performance.now();
+      for (let i = 0; i < messages.length; i += perTx) {
+        await new Promise<void>((resolve, reject) => {
+          const tx = db.transaction(['messages', 'deliveries'], 'readwrite', { durability: 'strict' });
+          for (const m of messages.slice(i, i + perTx)) tx.objectStore('messages').add(m);
+          for (const d of deliveries.slice(i, i + perTx)) tx.objectStore('deliveries').add(d);
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error);
+        });
+      }
+      const ms = performance.now() - start;
+      db.close();
+      indexedDB.deleteDatabase(name);
+      return { ms, perTx };
+    },
+    { messages, deliveries, transactions },
+  );
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+const median = (values: number[]) => percentile(values, 50);
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main() {
+  const chromiumVersion = execFileSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version']).toString().trim();
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${chromiumVersion}, Node ${process.version}`;
+  console.log(`machine: ${machine}`);
+  const runs: Record<string, unknown>[] = [];
+
+  for (let run = 1; run <= RUNS; run++) {
+    const b = await launchExtension();
+    try {
+      await preload(b);
+      const before = await b.hubStatus();
+      const result = await burst(b, Array.from({ length: BURST }, (_, i) => message(i, `burst${run}`)));
+      const after = await settle(b);
+      const sendCommits = after.bus.sendCommits - before.bus.sendCommits;
+      const reference = await rawReference(b, result.ids, sendCommits);
+
+      const latencies: Record<number, number[]> = {};
+      for (const rate of PACED_RATES) {
+        latencies[rate] = await paced(b, Array.from({ length: PACED }, (_, i) => message(i, `paced${rate}r${run}`)), rate);
+        await settle(b);
+      }
+      const row = {
+        run,
+        acceptedPerSec: (BURST / result.acceptMs) * 1000,
+        deliveredPerSec: (BURST / result.deliverMs) * 1000,
+        sendCommits,
+        messagesPerCommit: BURST / sendCommits,
+        rawPerSec: (BURST / reference.ms) * 1000,
+        paced: Object.fromEntries(
+          PACED_RATES.map((rate) => [rate, { p50: median(latencies[rate]), p99: percentile(latencies[rate], 99), max: Math.max(...latencies[rate]) }]),
+        ),
+      };
+      runs.push(row);
+      console.log(JSON.stringify(row));
+    } finally {
+      await b.close();
+    }
+  }
+
+  const col = (f: (r: any) => number) => median(runs.map(f));
+  const accepted = col((r) => r.acceptedPerSec);
+  const delivered = col((r) => r.deliveredPerSec);
+  const raw = col((r) => r.rawPerSec);
+  const lines = [
+    `Machine: ${machine}. ${RUNS} runs, each on a fresh profile holding ${fmt(STORED)} stored messages; medians of the runs.`,
+    '',
+    '| measure | bus | raw IndexedDB, same records and batching | bus ÷ raw |',
+    '| --- | ---: | ---: | ---: |',
+    `| burst of ${fmt(BURST)}: accepted (committed) / s | ${fmt(accepted)} | ${fmt(raw)} | ${fmt(accepted / raw, 2)} |`,
+    `| burst of ${fmt(BURST)}: delivered / s | ${fmt(delivered)} | ${fmt(raw)} | ${fmt(delivered / raw, 2)} |`,
+    `| messages per send transaction (group commit) | ${fmt(col((r) => r.messagesPerCommit), 1)} | same | |`,
+    ...PACED_RATES.flatMap((rate) => [
+      `| paced ${fmt(rate)}/s: send → delivered p50 | ${fmt(col((r) => r.paced[rate].p50), 2)} ms | | |`,
+      `| paced ${fmt(rate)}/s: send → delivered p99 | ${fmt(col((r) => r.paced[rate].p99), 2)} ms | | |`,
+    ]),
+  ];
+  console.log(`\n${lines.join('\n')}`);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/latest.json', JSON.stringify({ machine, date: new Date().toISOString(), runs }, null, 2));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
