@@ -49,9 +49,15 @@ async function preload(b: ExtensionBrowser): Promise<void> {
   await settle(b);
 }
 
+type Transport = 'client' | 'sendMessage';
+
 /** Sends all at once; times acceptance and delivery as seen by the page. */
-function burst(b: ExtensionBrowser, list: SendRequest[]) {
-  return b.page.evaluate(async (messages) => {
+function burst(b: ExtensionBrowser, list: SendRequest[], transport: Transport) {
+  return b.page.evaluate(async ({ messages, transport }) => {
+    const send = (message: unknown) =>
+      transport === 'client'
+        ? window.switchboard.send(message as never)
+        : chrome.runtime.sendMessage({ type: 'send', message }).then((r: { result: { id: string } }) => r.result);
     const delivered = new Map<string, number>();
     const port = chrome.runtime.connect({ name: 'switchboard/changes' });
     let expected = new Set<string>();
@@ -64,21 +70,22 @@ function burst(b: ExtensionBrowser, list: SendRequest[]) {
     });
     await new Promise((r) => setTimeout(r, 50));
     const start = performance.now();
-    const results = await Promise.all(messages.map((message) => chrome.runtime.sendMessage({ type: 'send', message })));
+    const results = await Promise.all(messages.map(send));
     const accepted = performance.now();
-    expected = new Set(results.map((r: { result: { id: string } }) => r.result.id));
+    expected = new Set(results.map((r) => r.id));
     if ([...expected].every((id) => delivered.has(id))) resolveDone();
     await done;
     port.disconnect();
     const last = Math.max(...[...expected].map((id) => delivered.get(id)!));
     return { acceptMs: accepted - start, deliverMs: last - start, ids: [...expected] };
-  }, list);
+  }, { messages: list, transport });
 }
 
 /** Sends at a steady rate; returns each message's send → delivered latency in ms. */
 function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: number) {
   return b.page.evaluate(
     async ({ messages, rate }) => {
+      const send = (message: unknown) => window.switchboard.send(message as never);
       const sentAt = new Map<string, number>();
       const deliveredAt = new Map<string, number>();
       const port = chrome.runtime.connect({ name: 'switchboard/changes' });
@@ -94,9 +101,7 @@ function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: number) 
         const wait = due - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
         const t = performance.now();
-        pending.push(
-          chrome.runtime.sendMessage({ type: 'send', message: messages[i] }).then((r: { result: { id: string } }) => void sentAt.set(r.result.id, t)),
-        );
+        pending.push(send(messages[i]).then((r) => void sentAt.set(r.id, t)));
       }
       await Promise.all(pending);
       while ([...sentAt.keys()].some((id) => !deliveredAt.has(id))) await new Promise((r) => setTimeout(r, 20));
@@ -167,10 +172,13 @@ async function main() {
     try {
       await preload(b);
       const before = await b.hubStatus();
-      const result = await burst(b, Array.from({ length: BURST }, (_, i) => message(i, `burst${run}`)));
+      const result = await burst(b, Array.from({ length: BURST }, (_, i) => message(i, `burst${run}`)), 'client');
       const after = await settle(b);
       const sendCommits = after.bus.sendCommits - before.bus.sendCommits;
       const reference = await rawReference(b, result.ids, sendCommits);
+      // The same burst through runtime.sendMessage, one call per message, for comparison.
+      const viaSendMessage = await burst(b, Array.from({ length: BURST }, (_, i) => message(i, `burstsm${run}`)), 'sendMessage');
+      await settle(b);
 
       const latencies: Record<number, number[]> = {};
       for (const rate of PACED_RATES) {
@@ -184,6 +192,8 @@ async function main() {
         sendCommits,
         messagesPerCommit: BURST / sendCommits,
         rawPerSec: (BURST / reference.ms) * 1000,
+        sendMessageAcceptedPerSec: (BURST / viaSendMessage.acceptMs) * 1000,
+        sendMessageDeliveredPerSec: (BURST / viaSendMessage.deliverMs) * 1000,
         paced: Object.fromEntries(
           PACED_RATES.map((rate) => [rate, { p50: median(latencies[rate]), p99: percentile(latencies[rate], 99), max: Math.max(...latencies[rate]) }]),
         ),
@@ -206,6 +216,8 @@ async function main() {
     '| --- | ---: | ---: | ---: |',
     `| burst of ${fmt(BURST)}: accepted (committed) / s | ${fmt(accepted)} | ${fmt(raw)} | ${fmt(accepted / raw, 2)} |`,
     `| burst of ${fmt(BURST)}: delivered / s | ${fmt(delivered)} | ${fmt(raw)} | ${fmt(delivered / raw, 2)} |`,
+    `| same burst through runtime.sendMessage: accepted / s | ${fmt(col((r) => r.sendMessageAcceptedPerSec))} | ${fmt(raw)} | ${fmt(col((r) => r.sendMessageAcceptedPerSec) / raw, 2)} |`,
+    `| same burst through runtime.sendMessage: delivered / s | ${fmt(col((r) => r.sendMessageDeliveredPerSec))} | ${fmt(raw)} | ${fmt(col((r) => r.sendMessageDeliveredPerSec) / raw, 2)} |`,
     `| messages per send transaction (group commit) | ${fmt(col((r) => r.messagesPerCommit), 1)} | same | |`,
     ...PACED_RATES.flatMap((rate) => [
       `| paced ${fmt(rate)}/s: send → delivered p50 | ${fmt(col((r) => r.paced[rate].p50), 2)} ms | | |`,

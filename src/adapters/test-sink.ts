@@ -15,6 +15,7 @@ import { GroupCommitter } from '../bus/group-commit';
 import { parseAddress } from '../protocol/address';
 import type { AgentAdapter, DeliveryAttempt, DeliveryOutcome } from '../bus/ports';
 import type { SinkEffect, SwitchboardDb } from '../storage/db';
+import { addEach } from '../storage/bus-store';
 
 type Script = { mode: 'fail' | 'lose'; times: number } | { mode: 'reject' | 'noack' | 'plain' };
 
@@ -56,25 +57,17 @@ export class TestSinkAdapter implements AgentAdapter {
   private apply(batch: SinkEffect[]): Promise<boolean[]> {
     const { sinkReceipts, sinkEffects } = this.db;
     return this.db.transaction('rw', sinkReceipts, sinkEffects, async () => {
-      const receipts = await sinkReceipts.bulkGet(batch.map((e) => [e.recipient, e.messageId] as [string, string]));
-      const byKey = new Map(receipts.filter((r) => r !== undefined).map((r) => [`${r.recipient} ${r.messageId}`, r]));
-      const fresh: SinkEffect[] = [];
-      const changed = new Set<string>();
-      const results = batch.map((effect) => {
-        const key = `${effect.recipient} ${effect.messageId}`;
-        const receipt = byKey.get(key);
-        changed.add(key);
-        if (receipt) {
-          receipt.duplicates++;
-          return false;
-        }
-        byKey.set(key, { recipient: effect.recipient, messageId: effect.messageId, at: effect.at, duplicates: 0 });
-        fresh.push(effect);
-        return true;
-      });
-      await sinkReceipts.bulkPut([...changed].map((key) => byKey.get(key)!));
-      await sinkEffects.bulkAdd(fresh);
-      return results;
+      // The receipt is the dedupe: adding it fails for a message this recipient already has.
+      const fresh = await addEach(
+        sinkReceipts,
+        batch.map((e) => ({ recipient: e.recipient, messageId: e.messageId, at: e.at, duplicates: 0 })),
+      );
+      await sinkEffects.bulkAdd(batch.filter((_, i) => fresh[i]));
+      const repeats = batch.filter((_, i) => !fresh[i]);
+      for (const { recipient, messageId } of repeats) {
+        await sinkReceipts.where('[recipient+messageId]').equals([recipient, messageId]).modify((r) => void r.duplicates++);
+      }
+      return fresh;
     });
   }
 }

@@ -18,6 +18,7 @@ import { GroupCommitter } from './group-commit';
 import {
   acknowledge,
   attemptFailed,
+  byUrgency,
   attemptSucceeded,
   DEFAULT_RETRY_POLICY,
   expire,
@@ -76,6 +77,8 @@ export interface BusMetrics {
   /** transactions that committed sends, and the messages in them */
   sendCommits: number;
   messagesCommitted: number;
+  /** deliveries whose first attempt started straight from the send's commit (the fast path) */
+  startedOnSend: number;
   /** transactions that claimed due deliveries, and the deliveries claimed */
   claimCommits: number;
   deliveriesClaimed: number;
@@ -104,12 +107,17 @@ export class Bus {
   private readonly changes: GroupCommitter<Change, Delivery | Error | undefined>;
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
+  /** deliveries may be due that no pump has claimed yet: new sends must queue behind them */
+  private backlog = true;
   private inFlight = 0;
   private timer: unknown;
+  /** when the timer (and the backstop alarm) will fire */
+  private armedAt: number | undefined;
   private started = false;
   readonly metrics: BusMetrics = {
     sendCommits: 0,
     messagesCommitted: 0,
+    startedOnSend: 0,
     claimCommits: 0,
     deliveriesClaimed: 0,
     changeCommits: 0,
@@ -125,12 +133,7 @@ export class Bus {
     this.random = options.random ?? Math.random;
     this.batchSize = options.batchSize ?? 256;
     this.maxInFlight = options.maxInFlight ?? 1_024;
-    this.sends = new GroupCommitter(async (entries) => {
-      const stored = await this.store.insert(entries);
-      this.metrics.sendCommits++;
-      this.metrics.messagesCommitted += entries.length;
-      return stored.map((isNew) => !isNew);
-    });
+    this.sends = new GroupCommitter((entries) => this.commitSends(entries));
     this.changes = new GroupCommitter((changes) => this.commitChanges(changes));
   }
 
@@ -176,13 +179,39 @@ export class Bus {
     };
     const recipients = await this.expand(message);
     const deliveries = recipients.map((recipient) => this.newDelivery(message, recipient, now));
-    const duplicate = await this.sends.submit({ message, deliveries });
-    if (!duplicate) {
-      this.remember(message);
-      this.emit(deliveries);
+    const duplicate = !(await this.sends.submit({ message, deliveries }));
+    return { id, threadId, recipients, duplicate };
+  }
+
+  /**
+   * Commits a batch of sends in one transaction. When nothing is waiting and there is room, the
+   * deliveries are committed already `sent` and their attempts start right after the commit: no
+   * claim transaction on the way (the fast path). Otherwise they wait for the pump, in priority order.
+   * Resolves, per entry, whether it was new.
+   */
+  private async commitSends(entries: StoredEntry[]): Promise<boolean[]> {
+    const count = entries.reduce((n, e) => n + e.deliveries.length, 0);
+    const startNow = this.started && !this.backlog && this.inFlight + count <= this.maxInFlight;
+    const now = this.clock.now();
+    const toStore = startNow
+      ? entries.map((e) => ({ ...e, deliveries: e.deliveries.map((d) => startAttempt(d, now, this.retry)) }))
+      : entries;
+    const stored = await this.store.insert(toStore);
+    this.metrics.sendCommits++;
+    this.metrics.messagesCommitted += entries.length;
+    const fresh = toStore.filter((_, i) => stored[i]);
+    for (const entry of fresh) this.remember(entry.message);
+    this.emit(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
+    if (startNow) {
+      const started = fresh.flatMap((e) => e.deliveries).sort(byUrgency);
+      this.metrics.startedOnSend += started.length;
+      this.emit(started);
+      if (started.length) this.armEarlier(started[0].dueAt); // the attempts' lease
+      for (const delivery of started) void this.attempt(delivery);
+    } else if (fresh.length) {
       this.kick();
     }
-    return { id, threadId, recipients, duplicate };
+    return stored;
   }
 
   /** The receiver confirms a message. Repeated acks are harmless. */
@@ -244,20 +273,32 @@ export class Bus {
   }
 
   private async pump(): Promise<void> {
+    let nextDueAt: number | undefined;
+    let claimedAny = false;
     do {
       this.pumpAgain = false;
-      while (this.inFlight < this.maxInFlight) {
+      for (;;) {
         const now = this.clock.now();
         const limit = Math.min(this.batchSize, this.maxInFlight - this.inFlight);
-        const claimed = await this.store.claimDue(now, limit, (d) => this.onDue(d, now));
-        if (!claimed.length) break;
+        if (limit <= 0) {
+          this.backlog = true; // an attempt finishing kicks the pump again
+          break;
+        }
+        const result = await this.store.claimDue(now, limit, (d) => this.onDue(d, now));
+        nextDueAt = result.nextDueAt;
+        claimedAny = true;
         this.metrics.claimCommits++;
-        this.metrics.deliveriesClaimed += claimed.length;
-        this.emit(claimed.map((c) => c.after));
-        for (const { after } of claimed) if (after.state === 'sent') void this.attempt(after);
+        this.metrics.deliveriesClaimed += result.claimed.length;
+        this.emit(result.claimed);
+        for (const delivery of result.claimed) if (delivery.state === 'sent') void this.attempt(delivery);
+        // A short batch means nothing else is due now; what becomes due later arrives with a kick or a timer.
+        this.backlog = result.claimed.length >= limit;
+        if (this.backlog) continue;
+        break;
       }
     } while (this.pumpAgain);
-    await this.armTimer();
+    // Without a claim, the next due time is unknown and the armed timers still stand.
+    if (claimedAny) this.armTimer(nextDueAt);
   }
 
   /** What a due delivery turns into. */
@@ -285,16 +326,18 @@ export class Bus {
       outcome = { status: 'retry', reason: errorText(error) };
     }
     try {
-      await this.changes.submit({
+      const written = await this.changes.submit({
         key: [messageId, recipient],
         // An outcome counts only for the attempt it belongs to: a timed-out attempt that answers
         // late must not overwrite the retry that replaced it.
         apply: (current) =>
           current.state === 'sent' && current.attempts === attempts ? this.applyOutcome(current, outcome) : undefined,
       });
+      if (written && !(written instanceof Error)) this.armEarlier(written.dueAt);
     } finally {
       this.inFlight--;
-      this.kick();
+      // Room for waiting work: claim it. Without a backlog there is nothing to claim.
+      if (this.backlog) this.kick();
     }
   }
 
@@ -344,13 +387,24 @@ export class Bus {
     return written.map((d, i) => errors.get(i) ?? d);
   }
 
-  private async armTimer(): Promise<void> {
-    const next = await this.store.nextDueAt();
+  /**
+   * Makes sure the timers fire by `at` without asking the store: a timer that fires for a deadline
+   * that no longer matters costs one claim that finds nothing and re-arms from the store.
+   */
+  private armEarlier(at: number | undefined): void {
+    if (at === undefined) return;
+    if (this.armedAt === undefined || at < this.armedAt) this.armTimer(at);
+  }
+
+  private armTimer(next: number | undefined): void {
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
+    this.armedAt = next;
     if (next !== undefined) {
       this.timer = this.clock.setTimer(() => {
         this.timer = undefined;
+        this.armedAt = undefined;
+        this.backlog = true;
         this.kick();
       }, Math.max(0, next - this.clock.now()));
     }

@@ -79,6 +79,15 @@ function deadline(delivery: Delivery, at: number): number {
   return delivery.expiresAt === undefined ? at : Math.min(at, delivery.expiresAt);
 }
 
+/** The order the bus delivers in: most urgent priority, then earliest due, then oldest message (ids are time-ordered). */
+export function byUrgency(a: Delivery, b: Delivery): number {
+  return (
+    a.priority - b.priority ||
+    (a.dueAt ?? 0) - (b.dueAt ?? 0) ||
+    (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : a.recipient < b.recipient ? -1 : a.recipient > b.recipient ? 1 : 0)
+  );
+}
+
 export function isExpired(delivery: Delivery, now: number): boolean {
   return delivery.expiresAt !== undefined && now >= delivery.expiresAt && !FINAL_STATES.has(delivery.state);
 }

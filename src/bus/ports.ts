@@ -32,9 +32,10 @@ export interface BusStore {
   insert(entries: StoredEntry[]): Promise<boolean[]>;
   /**
    * In one transaction: the deliveries due at `now` (most urgent priority first, then by due time,
-   * then oldest message first), at most `limit`, each passed through `transition` and written back.
+   * then oldest message first), at most `limit`, each passed through `transition` and written back;
+   * and, after those writes, the earliest `dueAt` left (so the caller needs no second read).
    */
-  claimDue(now: number, limit: number, transition: Transition): Promise<{ before: Delivery; after: Delivery }[]>;
+  claimDue(now: number, limit: number, transition: Transition): Promise<{ claimed: Delivery[]; nextDueAt: number | undefined }>;
   /**
    * In one transaction: reads each delivery (undefined when there is none), applies `transition`
    * (with the key's index), writes back what it returns. A key listed twice sees the first change.
@@ -46,8 +47,6 @@ export interface BusStore {
   ): Promise<(Delivery | undefined)[]>;
   /** Deliveries in `state` (used on wake-up to find attempts the last worker did not finish). */
   inState(state: DeliveryState): Promise<Delivery[]>;
-  /** The earliest `dueAt` of any live delivery. */
-  nextDueAt(): Promise<number | undefined>;
   message(id: string): Promise<Envelope | undefined>;
   deliveriesOf(messageId: string): Promise<Delivery[]>;
   list(query: ListQuery): Promise<StoredEntry[]>;

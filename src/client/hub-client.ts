@@ -1,20 +1,53 @@
-/** How the extension's pages talk to the hub: typed requests and a stream of delivery changes. */
-import { browser } from 'wxt/browser';
+/**
+ * How the extension's pages talk to the hub: typed requests over one long-lived port, and a stream
+ * of delivery changes. The service worker can stop at any time; a request cut off by that is sent
+ * again on a new port. Sends carry an id made here, so a resent send is accepted once.
+ */
+import { browser, type Browser } from 'wxt/browser';
 import type { DeliveryChange, MessageStatus, SendReceipt } from '../bus/bus';
 import type { Delivery } from '../bus/delivery';
 import type { ListQuery, StoredEntry } from '../bus/ports';
-import type { SendRequest } from '../protocol/envelope';
-import { CHANGES_PORT, type HubRequest, type HubResponse, type HubStatus } from '../protocol/runtime';
+import { newMessageId, type SendRequest } from '../protocol/envelope';
+import { CHANGES_PORT, REQUESTS_PORT, type HubRequest, type HubResponse, type HubStatus } from '../protocol/runtime';
+
+type Pending = { request: HubRequest; resolve: (response: HubResponse) => void };
+
+let port: Browser.runtime.Port | undefined;
+let nextSeq = 1;
+const pending = new Map<number, Pending>();
+
+function connect(): Browser.runtime.Port {
+  if (port) return port;
+  const opened = browser.runtime.connect({ name: REQUESTS_PORT });
+  opened.onMessage.addListener((message: { seq: number; response: HubResponse }) => {
+    const waiting = pending.get(message.seq);
+    pending.delete(message.seq);
+    waiting?.resolve(message.response);
+  });
+  opened.onDisconnect.addListener(() => {
+    port = undefined;
+    // The worker stopped before answering these: ask again (every request is safe to repeat).
+    if (pending.size) {
+      const again = connect();
+      for (const [seq, { request }] of pending) again.postMessage({ seq, request });
+    }
+  });
+  port = opened;
+  return opened;
+}
 
 async function request<T>(message: HubRequest): Promise<T> {
-  const response = (await browser.runtime.sendMessage(message)) as HubResponse<T> | undefined;
-  if (!response) throw new Error('the Switchboard hub did not answer');
+  const seq = nextSeq++;
+  const response = await new Promise<HubResponse>((resolve) => {
+    pending.set(seq, { request: message, resolve });
+    connect().postMessage({ seq, request: message });
+  });
   if (!response.ok) throw new Error(response.error);
-  return response.result;
+  return response.result as T;
 }
 
 export const hub = {
-  send: (message: SendRequest) => request<SendReceipt>({ type: 'send', message }),
+  send: (message: SendRequest) => request<SendReceipt>({ type: 'send', message: { id: newMessageId(), ...message } }),
   status: (id: string) => request<MessageStatus>({ type: 'status', id }),
   list: (query: ListQuery = {}) => request<StoredEntry[]>({ type: 'list', ...query }),
   ack: (id: string, recipient: string) => request<Delivery>({ type: 'ack', id, recipient }),
@@ -22,15 +55,17 @@ export const hub = {
 
   /** Calls `listener` with each batch of delivery changes until `signal` aborts; reconnects when the worker restarts. */
   watch(listener: (changes: DeliveryChange[]) => void, signal: AbortSignal): void {
-    const connect = () => {
+    const open = () => {
       if (signal.aborted) return;
-      const port = browser.runtime.connect({ name: CHANGES_PORT });
-      port.onMessage.addListener((message: { type: string; changes: DeliveryChange[] }) => {
+      const changes = browser.runtime.connect({ name: CHANGES_PORT });
+      changes.onMessage.addListener((message: { type: string; changes: DeliveryChange[] }) => {
         if (message.type === 'changes') listener(message.changes);
       });
-      port.onDisconnect.addListener(() => setTimeout(connect, 500));
-      signal.addEventListener('abort', () => port.disconnect(), { once: true });
+      changes.onDisconnect.addListener(() => setTimeout(open, 500));
+      signal.addEventListener('abort', () => changes.disconnect(), { once: true });
     };
-    connect();
+    open();
   },
 };
+
+export type HubClient = typeof hub;

@@ -7,12 +7,19 @@ import { browser } from 'wxt/browser';
 
 export const DUE_ALARM = 'switchboard/due';
 
-export function alarmBackstop(): (at: number | undefined) => void {
+export function alarmBackstop(now = () => Date.now()): (at: number | undefined) => void {
   let armedFor: number | undefined;
   return (at) => {
-    if (at === armedFor) return;
-    armedFor = at;
-    if (at === undefined) void browser.alarms.clear(DUE_ALARM);
-    else void browser.alarms.create(DUE_ALARM, { when: Math.max(at, Date.now() + 1_000) });
+    if (at === undefined) {
+      if (armedFor !== undefined) void browser.alarms.clear(DUE_ALARM);
+      armedFor = undefined;
+      return;
+    }
+    // An alarm that fires early costs one wake-up that finds nothing due and re-arms; re-arming on
+    // every change would cost a browser call per message. So move it only to an earlier time, or
+    // when the armed one has already fired.
+    if (armedFor !== undefined && armedFor <= at && armedFor > now()) return;
+    armedFor = Math.max(at, now() + 1_000);
+    void browser.alarms.create(DUE_ALARM, { when: armedFor });
   };
 }

@@ -6,7 +6,7 @@
 import { browser, type Browser } from 'wxt/browser';
 import { Bus } from '../bus/bus';
 import { ValidationError, parseOrThrow } from '../protocol/envelope';
-import { CHANGES_PORT, HubRequest, type HubResponse, type HubStatus } from '../protocol/runtime';
+import { CHANGES_PORT, REQUESTS_PORT, HubRequest, type HubResponse, type HubStatus } from '../protocol/runtime';
 import { DB_NAME, SwitchboardDb } from '../storage/db';
 import { DexieBusStore } from '../storage/bus-store';
 import { countWorkerStart } from '../storage/meta';
@@ -32,11 +32,22 @@ export function startHub({ dbName = DB_NAME } = {}): Promise<Bus> {
   });
 
   browser.runtime.onConnect.addListener((port) => {
-    if (port.name !== CHANGES_PORT || !isOwnPage(port.sender)) return;
-    void ready.then(({ bus }) => {
-      const unsubscribe = bus.subscribe((changes) => port.postMessage({ type: 'changes', changes }));
-      port.onDisconnect.addListener(unsubscribe);
-    });
+    if (!isOwnPage(port.sender)) return;
+    if (port.name === CHANGES_PORT) {
+      void ready.then(({ bus }) => {
+        const unsubscribe = bus.subscribe((changes) => port.postMessage({ type: 'changes', changes }));
+        port.onDisconnect.addListener(unsubscribe);
+      });
+    } else if (port.name === REQUESTS_PORT) {
+      port.onMessage.addListener((message: { seq?: unknown; request?: unknown }) => {
+        if (typeof message?.seq !== 'number') return;
+        const seq = message.seq;
+        void ready
+          .then(({ bus, workerStarts }) => answer(bus, message.request, { workerStarts, startedAt }))
+          .then((response) => port.postMessage({ seq, response }))
+          .catch(() => undefined); // the page went away
+      });
+    }
   });
 
   browser.alarms.onAlarm.addListener((alarm) => {

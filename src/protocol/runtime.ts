@@ -10,6 +10,11 @@ import { DELIVERY_STATES } from '../bus/delivery';
 import type { BusMetrics } from '../bus/bus';
 
 export const CHANGES_PORT = 'switchboard/changes';
+/**
+ * Requests over a long-lived port: `{seq, request}` in, `{seq, response}` out. Far cheaper per
+ * request than runtime.sendMessage, which opens a channel for every call (BENCHMARKS.md).
+ */
+export const REQUESTS_PORT = 'switchboard/requests';
 
 export const HubRequest = z.discriminatedUnion(
   'type',

@@ -1,11 +1,29 @@
 /** The bus's store over Dexie: every method is one IndexedDB transaction. */
-import Dexie from 'dexie';
+import Dexie, { type Table } from 'dexie';
 import { PRIORITIES, type Envelope } from '../protocol/envelope';
-import { DELIVERY_STATES, type Delivery, type DeliveryState } from '../bus/delivery';
+import { byUrgency, DELIVERY_STATES, type Delivery, type DeliveryState } from '../bus/delivery';
 import type { BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
 import type { SwitchboardDb } from './db';
 
 type Key = [string, string];
+
+/**
+ * Adds each item; an item whose key is already stored is left as it is. Resolves, per item, whether
+ * it was added. Call inside a transaction: the caught constraint errors do not abort it.
+ */
+export async function addEach<T, K>(table: Table<T, K>, items: T[]): Promise<boolean[]> {
+  const added = items.map(() => true);
+  try {
+    await table.bulkAdd(items);
+  } catch (error) {
+    if (!(error instanceof Dexie.BulkError)) throw error;
+    for (const [position, failure] of Object.entries(error.failuresByPos)) {
+      if (failure.name !== 'ConstraintError') throw failure;
+      added[Number(position)] = false;
+    }
+  }
+  return added;
+}
 
 export class DexieBusStore implements BusStore {
   constructor(private readonly db: SwitchboardDb) {}
@@ -13,39 +31,36 @@ export class DexieBusStore implements BusStore {
   insert(entries: StoredEntry[]): Promise<boolean[]> {
     const { messages, deliveries } = this.db;
     return this.db.transaction('rw', messages, deliveries, async () => {
-      const stored = await messages.bulkGet(entries.map((e) => e.message.id));
-      const seen = new Set<string>();
-      const fresh = entries.map((entry, i) => {
-        const id = entry.message.id;
-        const isNew = !stored[i] && !seen.has(id);
-        seen.add(id);
-        return isNew;
-      });
-      const added = entries.filter((_, i) => fresh[i]);
-      await messages.bulkAdd(added.map((e) => e.message));
-      await deliveries.bulkAdd(added.flatMap((e) => e.deliveries));
-      return fresh;
+      // Add first and let the primary key find duplicates: one request per message, not a read and a write.
+      const stored = await addEach(messages, entries.map((e) => e.message));
+      await deliveries.bulkAdd(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
+      return stored;
     });
   }
 
   claimDue(now: number, limit: number, transition: Transition) {
     const { deliveries } = this.db;
     return this.db.transaction('rw', deliveries, async () => {
-      const due: Delivery[] = [];
-      for (let rank = 0; rank < PRIORITIES.length && due.length < limit; rank++) {
-        const level = await deliveries
-          .where('[priority+dueAt]')
-          .between([rank, Dexie.minKey], [rank, now], true, true)
-          .limit(limit - due.length)
-          .toArray();
-        due.push(...level);
+      // Usually everything due fits in one batch: one query, ordered here. Only a larger backlog
+      // needs a query per priority level to take the most urgent first.
+      let due = await deliveries.where('dueAt').belowOrEqual(now).limit(limit + 1).toArray();
+      if (due.length > limit) {
+        due = [];
+        for (let rank = 0; rank < PRIORITIES.length && due.length < limit; rank++) {
+          const level = await deliveries
+            .where('[priority+dueAt]')
+            .between([rank, Dexie.minKey], [rank, now], true, true)
+            .limit(limit - due.length)
+            .toArray();
+          due.push(...level);
+        }
+      } else {
+        due.sort(byUrgency);
       }
-      const claimed = due.flatMap((before) => {
-        const after = transition(before);
-        return after ? [{ before, after }] : [];
-      });
-      await deliveries.bulkPut(claimed.map((c) => c.after));
-      return claimed;
+      const claimed = due.map(transition).filter((d): d is Delivery => d !== undefined);
+      await deliveries.bulkPut(claimed);
+      const next = await deliveries.orderBy('dueAt').first();
+      return { claimed, nextDueAt: next?.dueAt };
     });
   }
 
@@ -68,11 +83,6 @@ export class DexieBusStore implements BusStore {
 
   inState(state: DeliveryState): Promise<Delivery[]> {
     return this.db.deliveries.where('state').equals(state).toArray();
-  }
-
-  async nextDueAt(): Promise<number | undefined> {
-    const first = await this.db.deliveries.orderBy('dueAt').first();
-    return first?.dueAt;
   }
 
   message(id: string): Promise<Envelope | undefined> {
