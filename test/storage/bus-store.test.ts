@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { SwitchboardDb } from '../../src/storage/db';
+import { DexieBusStore } from '../../src/storage/bus-store';
+import { newMessageId, type Envelope } from '../../src/protocol/envelope';
+import type { Delivery } from '../../src/bus/delivery';
+
+function entry(recipients: string[]) {
+  const id = newMessageId();
+  const message: Envelope = {
+    id, from: 'extension:local/popup', to: recipients, replyTo: 'extension:local/popup', threadId: id, kind: 'note',
+    body: { text: id }, priority: 'normal', ttl: 'medium', createdAt: 1, hops: 0, ackRequired: false,
+  };
+  const deliveries: Delivery[] = recipients.map((recipient) => ({
+    messageId: id, recipient, state: 'queued', priority: 2, attempts: 0, ackRequired: false, dueAt: 1, once: false, history: [{ state: 'queued', at: 1 }],
+  }));
+  return { message, deliveries };
+}
+
+async function storeWith(count: number, recipients = ['test:local/a']) {
+  const db = new SwitchboardDb(`store-test-${Math.random()}`);
+  const store = new DexieBusStore(db);
+  const entries = Array.from({ length: count }, () => entry(recipients));
+  await store.insert(entries);
+  return { db, store, entries };
+}
+
+const bump = (d: Delivery | undefined) => (d ? { ...d, attempts: d.attempts + 1 } : undefined);
+
+describe('DexieBusStore.update', () => {
+  it('reads a dense batch with one range read and applies each change', async () => {
+    const { store, db, entries } = await storeWith(30);
+    const keys = entries.slice(5, 25).map((e) => [e.message.id, 'test:local/a'] as [string, string]);
+    const seen: (Delivery | undefined)[] = [];
+    const written = await store.update(keys, (d) => (seen.push(d), bump(d)));
+    expect(seen.map((d) => d?.messageId)).toEqual(keys.map(([id]) => id));
+    expect(written.every((d) => d?.attempts === 1)).toBe(true);
+    expect((await db.deliveries.toArray()).filter((d) => d.attempts === 1)).toHaveLength(20);
+  });
+
+  it('falls back to reading key by key when the range holds many others, and reports missing keys', async () => {
+    const { store, db, entries } = await storeWith(100);
+    const keys = entries.filter((_, i) => i % 10 === 0).map((e) => [e.message.id, 'test:local/a'] as [string, string]);
+    keys.push(['019a0000-0000-7000-8000-000000000001', 'test:local/a']);
+    const seen: (Delivery | undefined)[] = [];
+    await store.update(keys, (d) => (seen.push(d), bump(d)));
+    expect(seen.slice(0, 10).map((d) => d?.messageId)).toEqual(keys.slice(0, 10).map(([id]) => id));
+    expect(seen[10]).toBeUndefined();
+    expect((await db.deliveries.toArray()).filter((d) => d.attempts === 1)).toHaveLength(10);
+  });
+
+  it('applies two changes to the same key in order', async () => {
+    const { store, entries } = await storeWith(1);
+    const key: [string, string] = [entries[0].message.id, 'test:local/a'];
+    const written = await store.update([key, key], bump);
+    expect(written.map((d) => d?.attempts)).toEqual([1, 2]);
+  });
+});
+
+describe('DexieBusStore.insert', () => {
+  it('stores each id once, in one transaction, telling which entries were new', async () => {
+    const { store, db, entries } = await storeWith(3, ['test:local/a', 'test:local/b']);
+    const again = entry(['test:local/c']);
+    const result = await store.insert([entries[1], again, again]);
+    expect(result).toEqual([false, true, false]);
+    expect(await db.messages.count()).toBe(4);
+    expect(await db.deliveries.count()).toBe(7);
+  });
+});
