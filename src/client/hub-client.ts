@@ -52,6 +52,9 @@ export const hub = {
   list: (query: ListQuery = {}) => request<StoredEntry[]>({ type: 'list', ...query }),
   ack: (id: string, recipient: string) => request<Delivery>({ type: 'ack', id, recipient }),
   hubStatus: () => request<HubStatus>({ type: 'hub-status' }),
+  /** `topic` without the `topic:` prefix; resolves with the agent's topics */
+  subscribe: (agent: string, topic: string) => request<{ topics: string[] }>({ type: 'subscribe', agent, topic }),
+  unsubscribe: (agent: string, topic: string) => request<{ topics: string[] }>({ type: 'unsubscribe', agent, topic }),
 
   /** Calls `listener` with each batch of delivery changes until `signal` aborts; reconnects when the worker restarts. */
   watch(listener: (changes: DeliveryChange[]) => void, signal: AbortSignal): void {

@@ -11,6 +11,8 @@ import { DB_NAME, SwitchboardDb } from '../storage/db';
 import { DexieBusStore } from '../storage/bus-store';
 import { countWorkerStart } from '../storage/meta';
 import { TestSinkAdapter } from '../adapters/test-sink';
+import { ExtensionInboxAdapter } from '../adapters/extension-inbox';
+import { DexieDirectory } from '../storage/directory';
 import { alarmBackstop, DUE_ALARM } from './alarm-backstop';
 
 const systemClock = {
@@ -28,7 +30,7 @@ export function startHub({ dbName = DB_NAME } = {}): Promise<Bus> {
 
   browser.runtime.onMessage.addListener((request: unknown, sender: Browser.runtime.MessageSender) => {
     if (!isOwnPage(sender)) return undefined;
-    return ready.then(async ({ bus, workerStarts }) => answer(bus, request, { workerStarts, startedAt }));
+    return ready.then(async (hub) => answer(hub, request, startedAt));
   });
 
   browser.runtime.onConnect.addListener((port) => {
@@ -43,7 +45,7 @@ export function startHub({ dbName = DB_NAME } = {}): Promise<Bus> {
         if (typeof message?.seq !== 'number') return;
         const seq = message.seq;
         void ready
-          .then(({ bus, workerStarts }) => answer(bus, message.request, { workerStarts, startedAt }))
+          .then((hub) => answer(hub, message.request, startedAt))
           .then((response) => port.postMessage({ seq, response }))
           .catch(() => undefined); // the page went away
       });
@@ -60,27 +62,35 @@ export function startHub({ dbName = DB_NAME } = {}): Promise<Bus> {
 
 async function boot(db: SwitchboardDb) {
   const workerStarts = await countWorkerStart(db);
+  const directory = new DexieDirectory(db);
   const bus: Bus = new Bus({
     store: new DexieBusStore(db),
     clock: systemClock,
-    adapters: [new TestSinkAdapter(db, (messageId, recipient) => bus.ack(messageId, recipient))],
+    directory,
+    adapters: [new ExtensionInboxAdapter(), new TestSinkAdapter(db, (messageId, recipient) => bus.ack(messageId, recipient))],
     onNextDue: alarmBackstop(),
   });
   await bus.start();
-  return { bus, workerStarts };
+  return { bus, directory, workerStarts };
 }
+
+type Hub = Awaited<ReturnType<typeof boot>>;
 
 /** Only the extension's own pages talk to the hub this way; content scripts get their own channel. */
 function isOwnPage(sender: Browser.runtime.MessageSender | undefined): boolean {
   return sender?.id === browser.runtime.id && (sender.url?.startsWith(browser.runtime.getURL('/')) ?? false);
 }
 
-async function answer(bus: Bus, input: unknown, worker: { workerStarts: number; startedAt: number }): Promise<HubResponse> {
+async function answer({ bus, directory, workerStarts }: Hub, input: unknown, startedAt: number): Promise<HubResponse> {
   try {
     const request = parseOrThrow(HubRequest, input, 'request');
     switch (request.type) {
-      case 'send':
-        return { ok: true, result: await bus.send(request.message) };
+      case 'send': {
+        const receipt = await bus.send(request.message);
+        // The sender is valid now: remember it, so broadcast reaches it.
+        await directory.noteAgent((request.message as { from: string }).from);
+        return { ok: true, result: receipt };
+      }
       case 'status': {
         const status = await bus.status(request.id);
         return status ? { ok: true, result: status } : { ok: false, error: `no message ${request.id}` };
@@ -92,9 +102,21 @@ async function answer(bus: Bus, input: unknown, worker: { workerStarts: number; 
       case 'ack':
         return { ok: true, result: await bus.ack(request.id, request.recipient) };
       case 'hub-status': {
-        const status: HubStatus = { extensionId: browser.runtime.id, ...worker, deliveries: await bus.counts(), bus: { ...bus.metrics } };
+        const status: HubStatus = {
+          extensionId: browser.runtime.id,
+          workerStarts,
+          startedAt,
+          deliveries: await bus.counts(),
+          bus: { ...bus.metrics },
+        };
         return { ok: true, result: status };
       }
+      case 'subscribe':
+        await directory.subscribe(request.agent, request.topic);
+        return { ok: true, result: { topics: await directory.topicsOf(request.agent) } };
+      case 'unsubscribe':
+        await directory.unsubscribe(request.agent, request.topic);
+        return { ok: true, result: { topics: await directory.topicsOf(request.agent) } };
     }
   } catch (error) {
     if (!(error instanceof ValidationError)) console.error('Switchboard request failed', error);

@@ -64,6 +64,13 @@ export const Address = z
     error: (issue) => `expected ${ADDRESS_HINT}, got ${JSON.stringify(issue.input)}`,
   });
 
+/** A topic's name, without the `topic:` prefix. */
+export const TopicName = z
+  .string()
+  .refine((name) => TOPIC_PATTERN.test(`topic:${name}`), {
+    error: (issue) => `expected a topic name (lower-case letters, digits, . _ / -), got ${JSON.stringify(issue.input)}`,
+  });
+
 /** Only a concrete agent can send, be replied to, or ack. */
 export const AgentAddress = z
   .string({ error: 'expected an agent address like "kind:device/instance"' })

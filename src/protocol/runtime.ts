@@ -4,7 +4,7 @@
  * port named CHANGES_PORT.
  */
 import { z } from 'zod';
-import { AgentAddress } from './address';
+import { AgentAddress, TopicName } from './address';
 import { MessageId } from './envelope';
 import { DELIVERY_STATES } from '../bus/delivery';
 import type { BusMetrics } from '../bus/bus';
@@ -31,8 +31,10 @@ export const HubRequest = z.discriminatedUnion(
     }),
     z.strictObject({ type: z.literal('ack'), id: MessageId, recipient: AgentAddress }),
     z.strictObject({ type: z.literal('hub-status') }),
+    z.strictObject({ type: z.literal('subscribe'), agent: AgentAddress, topic: TopicName }),
+    z.strictObject({ type: z.literal('unsubscribe'), agent: AgentAddress, topic: TopicName }),
   ],
-  { error: 'expected a request with type send, status, list, ack or hub-status' },
+  { error: 'expected a request with type send, status, list, ack, hub-status, subscribe or unsubscribe' },
 );
 export type HubRequest = z.infer<typeof HubRequest>;
 

@@ -29,6 +29,17 @@ export interface SinkEffect {
   at: number;
 }
 
+export interface Subscription {
+  topic: string;
+  agent: string;
+  since: number;
+}
+
+export interface KnownAgent {
+  address: string;
+  firstSeen: number;
+}
+
 export const DB_NAME = 'switchboard';
 
 export class SwitchboardDb extends Dexie {
@@ -37,6 +48,8 @@ export class SwitchboardDb extends Dexie {
   meta!: Table<MetaRecord, string>;
   sinkReceipts!: Table<SinkReceipt, [string, string]>;
   sinkEffects!: Table<SinkEffect, number>;
+  subscriptions!: Table<Subscription, [string, string]>;
+  agents!: Table<KnownAgent, string>;
 
   constructor(name = DB_NAME, options: { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange } = {}) {
     // 'strict' asks the browser to flush to disk before a commit resolves: an accepted message
@@ -50,6 +63,8 @@ export class SwitchboardDb extends Dexie {
       meta: 'key',
       sinkReceipts: '[recipient+messageId]',
       sinkEffects: '++seq, messageId',
+      subscriptions: '[topic+agent], topic, agent',
+      agents: 'address',
     });
   }
 }

@@ -64,7 +64,7 @@ describe('the hub in the service worker', () => {
     await startHub({ dbName });
     expect(await ask({ type: 'delete-everything' })).toEqual({
       ok: false,
-      error: 'invalid request: type: expected a request with type send, status, list, ack or hub-status',
+      error: 'invalid request: type: expected a request with type send, status, list, ack, hub-status, subscribe or unsubscribe',
     });
     expect(await ask({ type: 'status', id: 'not-an-id' })).toEqual({ ok: false, error: 'invalid request: id: expected a message id (a UUIDv7)' });
     const bad = await ask({ type: 'send', message: { from: 'extension:local/popup', to: 'nowhere', body: 'x' } });
@@ -73,6 +73,43 @@ describe('the hub in the service worker', () => {
       ok: false,
       error: 'no message 019a0000-0000-7000-8000-000000000009',
     });
+  });
+
+  it('delivers to topic subscribers and broadcasts to every known agent but the sender', async () => {
+    const bus = await startHub({ dbName });
+    expect(await ask({ type: 'subscribe', agent: 'test:local/a', topic: 'builds' })).toEqual({ ok: true, result: { topics: ['builds'] } });
+    await ask({ type: 'subscribe', agent: 'test:local/b', topic: 'builds' });
+    await ask({ type: 'subscribe', agent: 'test:local/c', topic: 'docs' });
+    expect(await ask({ type: 'subscribe', agent: 'test:local/a', topic: 'Bad Topic' })).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('topic: expected a topic name'),
+    });
+
+    const toTopic = await ask<SendReceipt>({ type: 'send', message: { from: 'extension:local/popup', to: 'topic:builds', body: 'green' } });
+    expect(toTopic).toMatchObject({ ok: true, result: { recipients: ['test:local/a', 'test:local/b'] } });
+
+    // test:local/a sends, so it is known; the popup became known by sending above.
+    const fromA = await ask<SendReceipt>({ type: 'send', message: { from: 'test:local/a', to: 'broadcast', body: 'hello all' } });
+    expect((fromA as { result: SendReceipt }).result.recipients.sort()).toEqual(['extension:local/popup', 'test:local/b', 'test:local/c']);
+
+    expect(await ask({ type: 'unsubscribe', agent: 'test:local/b', topic: 'builds' })).toEqual({ ok: true, result: { topics: [] } });
+    const after = await ask<SendReceipt>({ type: 'send', message: { from: 'extension:local/popup', to: 'topic:builds', body: 'red' } });
+    expect(after).toMatchObject({ ok: true, result: { recipients: ['test:local/a'] } });
+    await bus.settled();
+  });
+
+  it("delivers to the extension's own pages: their inbox is the hub's store", async () => {
+    const bus = await startHub({ dbName });
+    const sent = (await ask<SendReceipt>({
+      type: 'send',
+      message: { from: 'test:local/a', to: 'extension:local/popup', body: 'for the person', ackRequired: true },
+    })) as { result: SendReceipt };
+    await bus.settled();
+    expect(await ask({ type: 'list', agent: 'extension:local/popup', state: 'delivered' })).toMatchObject({
+      ok: true,
+      result: [{ message: { id: sent.result.id } }],
+    });
+    expect(await ask({ type: 'ack', id: sent.result.id, recipient: 'extension:local/popup' })).toMatchObject({ ok: true, result: { state: 'acked' } });
   });
 
   it('ignores content scripts and other senders', async () => {
