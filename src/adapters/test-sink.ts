@@ -1,7 +1,7 @@
 /**
  * The test adapter: delivers to `test:<device>/<instance>` agents by recording an effect in its
- * own object store (`sinkEffects`), deduping redeliveries by message id (`sinkReceipts`), so tests
- * count real effects rather than the bus's bookkeeping.
+ * own object store (`sinkEffects`, in the receiver's own database), deduping redeliveries by message
+ * id (`sinkReceipts`), so tests count real effects rather than the bus's bookkeeping.
  *
  * The instance name scripts how the receiver behaves, by attempt number, so a scenario survives a
  * worker restart:
@@ -14,7 +14,7 @@
 import { GroupCommitter } from '../bus/group-commit';
 import { parseAddress } from '../protocol/address';
 import type { AgentAdapter, DeliveryAttempt, DeliveryOutcome } from '../bus/ports';
-import type { SinkEffect, SwitchboardDb } from '../storage/db';
+import type { SinkEffect, TestSinkDb } from '../storage/db';
 import { addEach } from '../storage/bus-store';
 
 type Script = { mode: 'fail' | 'lose'; times: number } | { mode: 'reject' | 'noack' | 'plain' };
@@ -35,7 +35,7 @@ export class TestSinkAdapter implements AgentAdapter {
 
   /** `ack` is how the receiver confirms a message back to the bus. */
   constructor(
-    private readonly db: SwitchboardDb,
+    private readonly db: TestSinkDb,
     private readonly ack: (messageId: string, recipient: string) => Promise<unknown>,
   ) {
     this.effects = new GroupCommitter((batch) => this.apply(batch));

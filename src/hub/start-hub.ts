@@ -7,7 +7,7 @@ import { browser, type Browser } from 'wxt/browser';
 import { Bus } from '../bus/bus';
 import { ValidationError, parseOrThrow } from '../protocol/envelope';
 import { CHANGES_PORT, REQUESTS_PORT, HubRequest, type HubResponse, type HubStatus } from '../protocol/runtime';
-import { DB_NAME, SwitchboardDb } from '../storage/db';
+import { DB_NAME, SINK_DB_NAME, SwitchboardDb, TestSinkDb } from '../storage/db';
 import { DexieBusStore } from '../storage/bus-store';
 import { countWorkerStart } from '../storage/meta';
 import { TestSinkAdapter } from '../adapters/test-sink';
@@ -22,10 +22,9 @@ const systemClock = {
 };
 
 /** Starts the hub; resolves with the running bus (callers in the worker need not wait for it). */
-export function startHub({ dbName = DB_NAME } = {}): Promise<Bus> {
+export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME } = {}): Promise<Bus> {
   const startedAt = Date.now();
-  const db = new SwitchboardDb(dbName);
-  const ready = boot(db);
+  const ready = boot(new SwitchboardDb(dbName), new TestSinkDb(sinkDbName));
   ready.catch((error) => console.error('Switchboard hub failed to start', error));
 
   browser.runtime.onMessage.addListener((request: unknown, sender: Browser.runtime.MessageSender) => {
@@ -60,14 +59,14 @@ export function startHub({ dbName = DB_NAME } = {}): Promise<Bus> {
   return ready.then(({ bus }) => bus);
 }
 
-async function boot(db: SwitchboardDb) {
+async function boot(db: SwitchboardDb, sinkDb: TestSinkDb) {
   const workerStarts = await countWorkerStart(db);
   const directory = new DexieDirectory(db);
   const bus: Bus = new Bus({
     store: new DexieBusStore(db),
     clock: systemClock,
     directory,
-    adapters: [new ExtensionInboxAdapter(), new TestSinkAdapter(db, (messageId, recipient) => bus.ack(messageId, recipient))],
+    adapters: [new ExtensionInboxAdapter(), new TestSinkAdapter(sinkDb, (messageId, recipient) => bus.ack(messageId, recipient))],
     onNextDue: alarmBackstop(),
   });
   await bus.start();

@@ -33,7 +33,8 @@ export class DexieBusStore implements BusStore {
     return this.db.transaction('rw', messages, deliveries, async () => {
       // Add first and let the primary key find duplicates: one request per message, not a read and a write.
       const stored = await addEach(messages, entries.map((e) => e.message));
-      await deliveries.bulkAdd(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
+      // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
+      await deliveries.bulkPut(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
       return stored;
     });
   }

@@ -11,6 +11,26 @@ export interface MetaRecord {
   value: unknown;
 }
 
+/**
+ * The test adapter's receiver keeps its own database, as any receiver keeps its own state apart
+ * from the hub's (and so its writes do not queue behind the hub's transactions).
+ */
+export const SINK_DB_NAME = 'switchboard-test-sink';
+
+export class TestSinkDb extends Dexie {
+  sinkReceipts!: Table<SinkReceipt, [string, string]>;
+  sinkEffects!: Table<SinkEffect, number>;
+
+  constructor(name = SINK_DB_NAME, options: { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange } = {}) {
+    super(name, { ...options, chromeTransactionDurability: 'strict', cache: 'disabled' });
+    withoutLiveQueries(this);
+    this.version(1).stores({
+      sinkReceipts: '[recipient+messageId]',
+      sinkEffects: '++seq, messageId',
+    });
+  }
+}
+
 /** One per message the test adapter has accepted, for receiver-side dedupe. */
 export interface SinkReceipt {
   recipient: string;
@@ -42,27 +62,33 @@ export interface KnownAgent {
 
 export const DB_NAME = 'switchboard';
 
+/**
+ * Switchboard never uses Dexie's liveQuery: pages learn of changes from the hub's changes port.
+ * Dexie's observability middleware would otherwise compute the key ranges of every write and post
+ * them on a BroadcastChannel after each commit, for nobody (see BENCHMARKS.md).
+ */
+function withoutLiveQueries(db: Dexie): void {
+  db.unuse({ stack: 'dbcore', name: 'Observability' });
+}
+
 export class SwitchboardDb extends Dexie {
   messages!: Table<Envelope, string>;
   deliveries!: Table<Delivery, [string, string]>;
   meta!: Table<MetaRecord, string>;
-  sinkReceipts!: Table<SinkReceipt, [string, string]>;
-  sinkEffects!: Table<SinkEffect, number>;
   subscriptions!: Table<Subscription, [string, string]>;
   agents!: Table<KnownAgent, string>;
 
   constructor(name = DB_NAME, options: { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange } = {}) {
     // 'strict' asks the browser to flush to disk before a commit resolves: an accepted message
     // must survive a crash of the machine, not only of the worker. Group commit pays for it.
-    super(name, { ...options, chromeTransactionDurability: 'strict' });
+    super(name, { ...options, chromeTransactionDurability: 'strict', cache: 'disabled' });
+    withoutLiveQueries(this);
     this.version(1).stores({
       // ids are UUIDv7: ordering by id is ordering by creation
       messages: 'id, threadId, from',
       // [priority+dueAt] holds only live deliveries (dueAt is removed once nothing is left to do)
       deliveries: '[messageId+recipient], [priority+dueAt], dueAt, state, recipient',
       meta: 'key',
-      sinkReceipts: '[recipient+messageId]',
-      sinkEffects: '++seq, messageId',
       subscriptions: '[topic+agent], topic, agent',
       agents: 'address',
     });

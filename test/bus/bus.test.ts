@@ -239,7 +239,7 @@ describe('Bus: priority', () => {
 
 describe('Bus: dedupe and exactly one effect', () => {
   it('dedupes a redelivery at the receiver when the confirmation was lost', async () => {
-    const { make, clock, db, advance } = busFixture();
+    const { make, clock, db, advance, sinkDb } = busFixture();
     const bus = make();
     await bus.start();
     const to = 'test:local/lose-1.a';
@@ -249,12 +249,12 @@ describe('Bus: dedupe and exactly one effect', () => {
     await bus.settled();
     const [d] = (await bus.status(id))!.deliveries;
     expect([d.state, d.attempts]).toEqual(['delivered', 2]);
-    expect(await db.sinkEffects.where('messageId').equals(id).count()).toBe(1);
-    expect((await db.sinkReceipts.get([to, id]))!.duplicates).toBe(1);
+    expect(await sinkDb.sinkEffects.where('messageId').equals(id).count()).toBe(1);
+    expect((await sinkDb.sinkReceipts.get([to, id]))!.duplicates).toBe(1);
   });
 
   it('accepts a resent id once', async () => {
-    const { make, db } = busFixture();
+    const { make, db, sinkDb } = busFixture();
     const bus = make();
     await bus.start();
     const first = await bus.send({ from: SENDER, to: 'test:local/inbox', body: 'x' });
@@ -265,14 +265,14 @@ describe('Bus: dedupe and exactly one effect', () => {
     ]);
     await bus.settled();
     expect([first.duplicate, again.duplicate, c1.duplicate, c2.duplicate]).toEqual([false, true, false, true]);
-    expect(await db.sinkEffects.count()).toBe(2);
+    expect(await sinkDb.sinkEffects.count()).toBe(2);
     expect(await db.messages.count()).toBe(2);
   });
 });
 
 describe('Bus: acks', () => {
   it('redelivers when no ack comes in time, and fails after the last attempt', async () => {
-    const { make, clock, db, advance } = busFixture({ retry: { ackTimeoutMs: 10_000, maxAttempts: 2 } });
+    const { make, clock, db, advance, sinkDb } = busFixture({ retry: { ackTimeoutMs: 10_000, maxAttempts: 2 } });
     const bus = make();
     await bus.start();
     const to = 'test:local/noack';
@@ -291,8 +291,8 @@ describe('Bus: acks', () => {
     expect([d.state, d.attempts]).toEqual(['failed', 2]);
     expect(d.history.at(-1)!.note).toBe('no ack within 10000 ms (gave up after 2 attempts)');
     // the receiver saw it twice and applied it once
-    expect(await db.sinkEffects.count()).toBe(1);
-    expect((await db.sinkReceipts.get([to, id]))!.duplicates).toBe(1);
+    expect(await sinkDb.sinkEffects.count()).toBe(1);
+    expect((await sinkDb.sinkReceipts.get([to, id]))!.duplicates).toBe(1);
   });
 
   it('acks through the adapter when the message asks for it', async () => {
@@ -401,7 +401,7 @@ describe('Bus: durability', () => {
   });
 
   it('a new bus over the same store retries what the old one was in the middle of; the receiver dedupes', async () => {
-    const { make, db, scripted } = busFixture();
+    const { make, db, scripted, sinkDb } = busFixture();
     // The old worker's receiver applies the effect, then the worker dies before the outcome is recorded.
     class DyingSink extends TestSinkAdapter {
       async deliver(attempt: DeliveryAttempt): Promise<DeliveryOutcome> {
@@ -409,12 +409,12 @@ describe('Bus: durability', () => {
         return new Promise(() => {});
       }
     }
-    const old = make((ack) => new DyingSink(db, ack));
+    const old = make((ack) => new DyingSink(sinkDb, ack));
     await old.start();
     scripted.script = () => new Promise(() => {});
     const toSink = await old.send({ from: SENDER, to: 'test:local/inbox', body: 'mid-flight' });
     const toCode = await old.send({ from: SENDER, to: CODE, body: 'mid-flight too' });
-    await until(async () => (await db.deliveries.where('state').equals('sent').count()) === 2 && (await db.sinkEffects.count()) === 1);
+    await until(async () => (await db.deliveries.where('state').equals('sent').count()) === 2 && (await sinkDb.sinkEffects.count()) === 1);
 
     scripted.script = () => ({ status: 'delivered' });
     const restarted = make();
@@ -426,8 +426,8 @@ describe('Bus: durability', () => {
       expect(d.attempts).toBe(2);
       expect(d.history[2].note).toBe('attempt interrupted: the service worker stopped; retry now');
     }
-    expect(await db.sinkEffects.where('messageId').equals(toSink.id).count()).toBe(1);
-    expect((await db.sinkReceipts.get(['test:local/inbox', toSink.id]))!.duplicates).toBe(1);
+    expect(await sinkDb.sinkEffects.where('messageId').equals(toSink.id).count()).toBe(1);
+    expect((await sinkDb.sinkReceipts.get(['test:local/inbox', toSink.id]))!.duplicates).toBe(1);
   });
 
   it('reports the next due time to the backstop, and nothing once all is done', async () => {

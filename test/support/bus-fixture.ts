@@ -1,6 +1,6 @@
 import { Bus, type BusOptions } from '../../src/bus/bus';
 import type { AgentAdapter, DeliveryAttempt, DeliveryOutcome } from '../../src/bus/ports';
-import { SwitchboardDb } from '../../src/storage/db';
+import { SwitchboardDb, TestSinkDb } from '../../src/storage/db';
 import { DexieBusStore } from '../../src/storage/bus-store';
 import { TestSinkAdapter } from '../../src/adapters/test-sink';
 import { FakeClock } from './fake-clock';
@@ -30,7 +30,9 @@ export class ScriptedAdapter implements AgentAdapter {
 
 /** A bus over a fresh fake-indexeddb database, a fake clock, the test sink and a scripted adapter. */
 export function busFixture(options: Partial<BusOptions> = {}) {
-  const db = new SwitchboardDb(`switchboard-test-${++dbCount}-${Math.random()}`);
+  const name = `switchboard-test-${++dbCount}-${Math.random()}`;
+  const db = new SwitchboardDb(name);
+  const sinkDb = new TestSinkDb(`${name}-sink`);
   const clock = new FakeClock();
   const store = new DexieBusStore(db);
   const scripted = new ScriptedAdapter(clock);
@@ -41,7 +43,7 @@ export function busFixture(options: Partial<BusOptions> = {}) {
     const bus: Bus = new Bus({
       store,
       clock,
-      adapters: [scripted, sink ? sink(ack) : new TestSinkAdapter(db, ack)],
+      adapters: [scripted, sink ? sink(ack) : new TestSinkAdapter(sinkDb, ack)],
       random: () => 0.5,
       ...options,
     });
@@ -50,7 +52,7 @@ export function busFixture(options: Partial<BusOptions> = {}) {
   };
   /** Moves the clock, letting the latest bus finish what each timer starts. */
   const advance = (ms: number) => clock.advance(ms, () => latest?.settled() ?? Promise.resolve());
-  return { db, clock, store, scripted, make, advance };
+  return { db, sinkDb, clock, store, scripted, make, advance };
 }
 
 export async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {

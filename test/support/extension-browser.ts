@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
 import type { HubRequest, HubResponse, HubStatus } from '../../src/protocol/runtime';
+import { DB_NAME, SINK_DB_NAME } from '../../src/storage/db';
 
 export const EXTENSION_DIR = resolve(import.meta.dirname, '../../.output/chrome-mv3');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,7 +23,7 @@ export interface ExtensionBrowser {
   hubStatus(): Promise<HubStatus>;
   /** Stops the service worker the way Chrome does when it is idle (CDP ServiceWorker.stopAllWorkers). */
   stopWorker(): Promise<void>;
-  /** Reads a whole object store of the hub's database straight from IndexedDB, bypassing the hub. */
+  /** Reads a whole object store straight from IndexedDB, bypassing the hub; the test sink's stores are in its own database. */
   readStore<T>(store: string): Promise<T[]>;
   close(options?: { keepProfile?: boolean }): Promise<void>;
 }
@@ -68,9 +69,9 @@ export async function launchExtension(options: { profileDir?: string } = {}): Pr
     },
     readStore: <T>(store: string) =>
       page.evaluate(
-        (name) =>
+        ({ name, database }) =>
           new Promise<T[]>((resolve, reject) => {
-            const open = indexedDB.open('switchboard');
+            const open = indexedDB.open(database);
             open.onerror = () => reject(open.error);
             open.onsuccess = () => {
               const db = open.result;
@@ -79,7 +80,7 @@ export async function launchExtension(options: { profileDir?: string } = {}): Pr
               all.onerror = () => (db.close(), reject(all.error));
             };
           }),
-        store,
+        { name: store, database: store.startsWith('sink') ? SINK_DB_NAME : DB_NAME },
       ),
     async close({ keepProfile = false } = {}) {
       await context.close();
