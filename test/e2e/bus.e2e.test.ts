@@ -23,14 +23,26 @@ async function launch(options?: { profileDir?: string }) {
   return b;
 }
 
-/** Sends from the extension page, all at once, as a page script would. */
-function sendAll(b: ExtensionBrowser, messages: SendRequest[]) {
+type SendResult = { ok: true; result: SendReceipt } | { ok: false; error: string };
+
+/**
+ * Sends from the extension page, all at once, as a page script would: through the hub client (one
+ * long-lived port, the way Switchboard's pages talk to the hub) or one runtime.sendMessage each.
+ */
+function sendAll(b: ExtensionBrowser, messages: SendRequest[], via: 'client' | 'sendMessage' = 'sendMessage') {
   return b.page.evaluate(
-    (list) =>
-      Promise.all(list.map((message) => chrome.runtime.sendMessage({ type: 'send', message }))) as Promise<
-        ({ ok: true; result: SendReceipt } | { ok: false; error: string })[]
-      >,
-    messages,
+    ({ list, via }) =>
+      Promise.all(
+        list.map((message) =>
+          via === 'client'
+            ? window.switchboard.send(message as never).then(
+                (result) => ({ ok: true, result }),
+                (error: Error) => ({ ok: false, error: error.message }),
+              )
+            : chrome.runtime.sendMessage({ type: 'send', message }),
+        ),
+      ) as Promise<SendResult[]>,
+    { list: messages, via },
   );
 }
 
@@ -45,6 +57,13 @@ describe('the hub in Chromium', () => {
   it('loads with its pinned id; messages from an extension page are stored, delivered and acked', async () => {
     const b = await launch();
     expect(b.extensionId).toBe(EXTENSION_ID);
+    // A subscriber on the page, as the popup is: every change, live.
+    await b.page.evaluate(() => {
+      const seen: unknown[] = [];
+      Object.assign(window, { seen });
+      window.switchboard.watch((changes) => seen.push(...changes), new AbortController().signal);
+    });
+    await new Promise((r) => setTimeout(r, 100));
 
     const results = await sendAll(b, [
       { from: FROM, to: 'test:local/inbox', body: 'plain' },
@@ -64,13 +83,29 @@ describe('the hub in Chromium', () => {
       ['test:local/other', 'acked'],
     ]);
     expect(await states(refused)).toEqual([['test:local/reject', 'failed']]);
+    const seen = (await b.page.evaluate(() => (window as unknown as { seen: { messageId: string; recipient: string; state: string }[] }).seen));
+    expect(seen.filter((c) => c.messageId === acked && c.recipient === 'test:local/other').map((c) => c.state)).toEqual([
+      'queued',
+      'sent',
+      'delivered',
+      'acked',
+    ]);
+    expect(seen.filter((c) => c.messageId === refused).map((c) => c.state)).toEqual(['queued', 'sent', 'failed']);
+
+    // The hub client over its port: the id is made on the page, so a resend is accepted once.
+    const [viaClient] = await sendAll(b, [{ from: FROM, to: 'test:local/inbox', body: 'through the client' }], 'client');
+    expect(viaClient.ok).toBe(true);
+    const id = viaClient.ok ? viaClient.result.id : '';
+    const [resent] = await sendAll(b, [{ id, from: FROM, to: 'test:local/inbox', body: 'through the client' }], 'client');
+    expect(resent).toEqual({ ok: true, result: { id, threadId: id, recipients: ['test:local/inbox'], duplicate: true } });
 
     // Straight from IndexedDB: three messages stored (the bad one is not), three effects applied.
+    await waitFor(() => b.hubStatus(), (s) => unfinished(s) === 0, 30_000, 'the client message to be delivered');
     const messages = await b.readStore<Envelope>('messages');
-    expect(messages.map((m) => m.body.text).sort()).toEqual(['plain', 'refused', 'two recipients, acked']);
+    expect(messages.map((m) => m.body.text).sort()).toEqual(['plain', 'refused', 'through the client', 'two recipients, acked']);
     const effects = await b.readStore<SinkEffect>('sinkEffects');
     expect(effects.map((e) => `${e.recipient} ${e.messageId}`).sort()).toEqual(
-      [`test:local/inbox ${plain}`, `test:local/inbox ${acked}`, `test:local/other ${acked}`].sort(),
+      [`test:local/inbox ${plain}`, `test:local/inbox ${acked}`, `test:local/other ${acked}`, `test:local/inbox ${id}`].sort(),
     );
   });
 
@@ -86,26 +121,31 @@ describe('the hub in Chromium', () => {
       ackRequired: i % 4 === 0,
     }));
     const ids: string[] = [];
-    const sendChunks = async (from: number, to: number) => {
-      for (let i = from; i < to; i += 50) {
-        const results = await sendAll(b, messages.slice(i, i + 50));
-        for (const r of results) {
-          if (!r.ok) throw new Error(r.error);
-          ids.push(r.result.id);
-        }
+    // Through the hub client: its port dies with the worker, so the second half also proves it reconnects.
+    const collect = (results: SendResult[]) => {
+      for (const r of results) {
+        if (!r.ok) throw new Error(r.error);
+        ids.push(r.result.id);
       }
     };
+    const sendChunks = async (from: number, to: number) => {
+      for (let i = from; i < to; i += 50) collect(await sendAll(b, messages.slice(i, i + 50), 'client'));
+    };
 
-    await sendChunks(0, 500);
+    await sendChunks(0, 450);
     const startsBefore = (await b.hubStatus()).workerStarts;
+    // Stop the worker with 50 sends in flight: the client asks again on a new port, and a send that
+    // was committed before the stop is recognised by its id.
+    const inFlight = sendAll(b, messages.slice(450, 500), 'client');
     await b.stopWorker();
     const stoppedAt = Date.now();
-    // Read while the worker is stopped (IndexedDB from the page does not wake it): what is pending now
-    // is pending across the stop.
+    // Read right after the stop (IndexedDB from the page does not wake the worker; the client's
+    // resends may): retries pending now were pending across the stop.
     const acrossStop = await b.readStore<Delivery>('deliveries');
     const pendingRetries = acrossStop.filter((d) => d.state === 'queued' && d.attempts >= 1);
     expect(pendingRetries.length, 'retries pending across the stop').toBeGreaterThan(0);
-    // Waking the worker: the next request starts it again, and it counts the start.
+    collect(await inFlight);
+    // The client's resends woke the worker; it counted the start.
     const woken = await b.hubStatus();
     expect(woken.workerStarts, 'the service worker really restarted').toBe(startsBefore + 1);
     expect(woken.startedAt).toBeGreaterThanOrEqual(stoppedAt);
