@@ -8,29 +8,32 @@ import type { DeliveryChange, MessageStatus, SendReceipt } from '../bus/bus';
 import type { Delivery } from '../bus/delivery';
 import type { ListQuery, StoredEntry } from '../bus/ports';
 import { newMessageId, type SendRequest } from '../protocol/envelope';
-import { CHANGES_PORT, REQUESTS_PORT, type HubRequest, type HubResponse, type HubStatus } from '../protocol/runtime';
+import { CHANGES_PORT, REQUESTS_PORT, frameBatcher, requestWeight, type HubRequest, type HubResponse, type HubStatus, type RequestFrame, type ResponseFrame } from '../protocol/runtime';
 
 type Pending = { request: HubRequest; resolve: (response: HubResponse) => void };
 
 let port: Browser.runtime.Port | undefined;
 let nextSeq = 1;
 const pending = new Map<number, Pending>();
+const post = frameBatcher<RequestFrame['requests'][number]>(
+  (requests) => connect().postMessage({ requests } satisfies RequestFrame),
+  requestWeight,
+);
 
 function connect(): Browser.runtime.Port {
   if (port) return port;
   const opened = browser.runtime.connect({ name: REQUESTS_PORT });
-  opened.onMessage.addListener((message: { seq: number; response: HubResponse }) => {
-    const waiting = pending.get(message.seq);
-    pending.delete(message.seq);
-    waiting?.resolve(message.response);
+  opened.onMessage.addListener((frame: ResponseFrame) => {
+    for (const { seq, response } of frame.responses) {
+      const waiting = pending.get(seq);
+      pending.delete(seq);
+      waiting?.resolve(response);
+    }
   });
   opened.onDisconnect.addListener(() => {
     port = undefined;
     // The worker stopped before answering these: ask again (every request is safe to repeat).
-    if (pending.size) {
-      const again = connect();
-      for (const [seq, { request }] of pending) again.postMessage({ seq, request });
-    }
+    for (const [seq, { request }] of pending) post({ seq, request });
   });
   port = opened;
   return opened;
@@ -40,7 +43,7 @@ async function request<T>(message: HubRequest): Promise<T> {
   const seq = nextSeq++;
   const response = await new Promise<HubResponse>((resolve) => {
     pending.set(seq, { request: message, resolve });
-    connect().postMessage({ seq, request: message });
+    post({ seq, request: message });
   });
   if (!response.ok) throw new Error(response.error);
   return response.result as T;

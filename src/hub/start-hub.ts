@@ -6,7 +6,7 @@
 import { browser, type Browser } from 'wxt/browser';
 import { Bus } from '../bus/bus';
 import { ValidationError, parseOrThrow } from '../protocol/envelope';
-import { CHANGES_PORT, REQUESTS_PORT, HubRequest, type HubResponse, type HubStatus } from '../protocol/runtime';
+import { CHANGES_PORT, REQUESTS_PORT, frameBatcher, HubRequest, type RequestFrame, type ResponseFrame, type HubResponse, type HubStatus } from '../protocol/runtime';
 import { DB_NAME, SINK_DB_NAME, SwitchboardDb, TestSinkDb } from '../storage/db';
 import { DexieBusStore } from '../storage/bus-store';
 import { countWorkerStart } from '../storage/meta';
@@ -40,13 +40,19 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME } = {}): 
         port.onDisconnect.addListener(unsubscribe);
       });
     } else if (port.name === REQUESTS_PORT) {
-      port.onMessage.addListener((message: { seq?: unknown; request?: unknown }) => {
-        if (typeof message?.seq !== 'number') return;
-        const seq = message.seq;
-        void ready
-          .then((hub) => answer(hub, message.request, startedAt))
-          .then((response) => port.postMessage({ seq, response }))
-          .catch(() => undefined); // the page went away
+      const reply = frameBatcher<ResponseFrame['responses'][number]>((responses) => {
+        try {
+          port.postMessage({ responses } satisfies ResponseFrame);
+        } catch {
+          // the page went away; it asks again on a new port
+        }
+      });
+      port.onMessage.addListener((frame: RequestFrame) => {
+        if (!Array.isArray(frame?.requests)) return;
+        for (const { seq, request } of frame.requests) {
+          if (typeof seq !== 'number') continue;
+          void ready.then((hub) => answer(hub, request, startedAt)).then((response) => reply({ seq, response }));
+        }
       });
     }
   });

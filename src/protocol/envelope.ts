@@ -37,6 +37,8 @@ export const LIMITS = {
   codeChars: 200_000,
   attachments: 10,
   attachmentBase64Chars: 7_000_000, // ~5 MB of data
+  /** all attachments of a message together (~12 MB of data): a message must fit one port message */
+  attachmentsTotalBase64Chars: 16_000_000,
   maxHops: 8,
 } as const;
 
@@ -64,6 +66,10 @@ const Body = z
   })
   .refine((body) => body.text.length > 0 || body.code?.length || body.attachments?.length, {
     error: 'body is empty: give text, code or an attachment',
+  })
+  .refine((body) => (body.attachments ?? []).reduce((sum, a) => sum + a.data.length, 0) <= LIMITS.attachmentsTotalBase64Chars, {
+    error: `attachments are larger than ${LIMITS.attachmentsTotalBase64Chars} base64 characters together`,
+    path: ['attachments'],
   });
 export type MessageBody = z.infer<typeof Body>;
 

@@ -11,8 +11,10 @@ import type { BusMetrics } from '../bus/bus';
 
 export const CHANGES_PORT = 'switchboard/changes';
 /**
- * Requests over a long-lived port: `{seq, request}` in, `{seq, response}` out. Far cheaper per
- * request than runtime.sendMessage, which opens a channel for every call (BENCHMARKS.md).
+ * Requests over a long-lived port, far cheaper per request than runtime.sendMessage, which opens a
+ * channel for every call (BENCHMARKS.md). Each frame carries the requests a page made in one task,
+ * and the answers that completed together: `{requests: [{seq, request}…]}` in,
+ * `{responses: [{seq, response}…]}` out. Callers still make one request per message.
  */
 export const REQUESTS_PORT = 'switchboard/requests';
 
@@ -49,4 +51,58 @@ export interface HubStatus {
   deliveries: Record<(typeof DELIVERY_STATES)[number], number>;
   /** since this worker started */
   bus: BusMetrics;
+}
+
+export interface RequestFrame {
+  requests: { seq: number; request: unknown }[];
+}
+export interface ResponseFrame {
+  responses: { seq: number; response: HubResponse }[];
+}
+
+/** How much a frame may carry: Chrome refuses port messages over 64 MiB; stay far below. */
+export const FRAME_LIMITS = { items: 512, weight: 8_000_000 } as const;
+
+/**
+ * Collects items and hands them over together once the current task's microtasks have run, so what
+ * a page or the hub produces in one go travels in one port message — split into several when it
+ * would pass FRAME_LIMITS by count or by `weigh` (a cheap size estimate, in characters).
+ */
+export function frameBatcher<T>(flush: (items: T[]) => void, weigh: (item: T) => number = () => 1): (item: T) => void {
+  let queued: T[] | undefined;
+  return (item) => {
+    if (!queued) {
+      queued = [];
+      queueMicrotask(() => {
+        const items = queued!;
+        queued = undefined;
+        let frame: T[] = [];
+        let weight = 0;
+        for (const next of items) {
+          const w = weigh(next);
+          if (frame.length && (frame.length >= FRAME_LIMITS.items || weight + w > FRAME_LIMITS.weight)) {
+            flush(frame);
+            frame = [];
+            weight = 0;
+          }
+          frame.push(next);
+          weight += w;
+        }
+        if (frame.length) flush(frame);
+      });
+    }
+    queued.push(item);
+  };
+}
+
+/** A cheap estimate of a request's size: the text and data it carries. */
+export function requestWeight({ request }: { request: unknown }): number {
+  const body = (request as { message?: { body?: unknown } })?.message?.body;
+  if (typeof body === 'string') return 512 + body.length;
+  if (!body || typeof body !== 'object') return 512;
+  const { text, code, attachments } = body as { text?: unknown; code?: unknown; attachments?: unknown };
+  let weight = 512 + (typeof text === 'string' ? text.length : 0);
+  if (Array.isArray(code)) for (const block of code) weight += typeof block?.code === 'string' ? block.code.length : 0;
+  if (Array.isArray(attachments)) for (const file of attachments) weight += typeof file?.data === 'string' ? file.data.length : 0;
+  return weight;
 }

@@ -65,6 +65,10 @@ describe('envelopes', () => {
       /^invalid message: body\.attachments\[0\]\.data: /,
     );
     expect(attempt({ ...valid, body: 'x'.repeat(200_001) })).toMatch(/^invalid message: body\.text: /);
+    const file = { name: 'a.bin', mimeType: 'application/octet-stream', size: 1, data: 'A'.repeat(6_000_000) };
+    expect(attempt({ ...valid, body: { text: 'x', attachments: [file, file, file] } })).toBe(
+      'invalid message: body.attachments: attachments are larger than 16000000 base64 characters together',
+    );
     expect(attempt({ ...valid, to: Array.from({ length: 101 }, (_, i) => `api:local/c${i}`) })).toBe('invalid message: to: at most 100 recipients');
   });
 
