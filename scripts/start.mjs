@@ -30,9 +30,11 @@ const args = [
   `--disable-extensions-except=${extension}`,
   `--load-extension=${extension}`,
   '--no-first-run',
-  `chrome-extension://dpikelegiphdenlcdnaaomhooehcfaoj/diagnostics.html`,
 ];
 // Chromium refuses to run as root without it.
 if (process.getuid?.() === 0) args.unshift('--no-sandbox');
-console.log(`Starting ${browser} with Switchboard (profile ${profile}). Click the Switchboard icon to open the popup.`);
+console.log(
+  `Starting ${browser} with Switchboard (profile ${profile}). On a fresh profile it opens its diagnostics page; ` +
+    'the Switchboard icon in the toolbar (the puzzle piece lists it) opens the popup.',
+);
 spawn(browser, args, { stdio: 'ignore', detached: true }).unref();

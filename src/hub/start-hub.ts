@@ -60,6 +60,11 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME } = {}): 
   browser.alarms.onAlarm.addListener((alarm) => {
     if (alarm.name === DUE_ALARM) void ready.then(({ bus }) => bus.kick());
   });
+  // On first install, show the extension's page: Chromium blocks extension pages given as startup
+  // URLs on its command line, and a person who loaded it by hand wants to see that it runs.
+  browser.runtime.onInstalled.addListener(({ reason }) => {
+    if (reason === 'install') void browser.tabs.create({ url: browser.runtime.getURL('/diagnostics.html') });
+  });
   // Waking for any reason runs the "what is due" query in boot(); onStartup only has to wake us.
   browser.runtime.onStartup.addListener(() => void ready.then(({ bus }) => bus.kick()));
   return ready.then(({ bus }) => bus);

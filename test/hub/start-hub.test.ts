@@ -112,6 +112,17 @@ describe('the hub in the service worker', () => {
     expect(await ask({ type: 'ack', id: sent.result.id, recipient: 'extension:local/popup' })).toMatchObject({ ok: true, result: { state: 'acked' } });
   });
 
+  it('opens its page on first install, not on an update', async () => {
+    await startHub({ dbName });
+    const page = fakeBrowser.runtime.getURL('/diagnostics.html');
+    const opened = async () => (await fakeBrowser.tabs.query({})).filter((tab) => tab.url === page).length;
+    await fakeBrowser.runtime.onInstalled.trigger({ reason: 'update', previousVersion: '0.0.1', temporary: false });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await opened()).toBe(0);
+    await fakeBrowser.runtime.onInstalled.trigger({ reason: 'install', temporary: false });
+    await until(async () => (await opened()) === 1);
+  });
+
   it('ignores content scripts and other senders', async () => {
     await startHub({ dbName });
     expect(await ask({ type: 'hub-status' }, contentScript())).toBeUndefined();
