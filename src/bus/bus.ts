@@ -22,7 +22,7 @@ import {
   attemptSucceeded,
   DEFAULT_RETRY_POLICY,
   expire,
-  interrupted,
+  INTERRUPTED,
   isExpired,
   startAttempt,
   type Delivery,
@@ -138,8 +138,10 @@ export class Bus {
   }
 
   /**
-   * Picks up where the last bus over this store stopped: attempts it was in the middle of are
-   * retried (receivers dedupe), then everything due is delivered. Call once, before sending.
+   * Picks up where the last bus over this store stopped: attempts it was in the middle of count as
+   * failed — retried after a backoff (receivers dedupe), or failed for good when they were the last
+   * allowed, so a message that crashes the worker cannot loop — then everything due is delivered.
+   * Call once, before sending.
    */
   async start(): Promise<void> {
     if (this.started) return;
@@ -149,7 +151,7 @@ export class Bus {
     if (orphans.length) {
       const updated = await this.store.update(
         orphans.map((d) => [d.messageId, d.recipient]),
-        (current) => (current?.state === 'sent' ? interrupted(current, now) : undefined),
+        (current) => (current?.state === 'sent' ? attemptFailed(current, now, INTERRUPTED, this.retry, this.random()) : undefined),
       );
       this.emit(updated.filter((d): d is Delivery => d !== undefined));
     }
@@ -194,23 +196,21 @@ export class Bus {
     const startNow = this.started && !this.backlog && this.inFlight + count <= this.maxInFlight;
     const now = this.clock.now();
     const toStore = startNow
-      ? entries.map((e) => ({ ...e, deliveries: e.deliveries.map((d) => startAttempt(d, now, this.retry)) }))
+      ? entries.map((e) => ({ ...e, deliveries: e.deliveries.map((d) => (isExpired(d, now) ? expire(d, now) : startAttempt(d, now, this.retry))) }))
       : entries;
     const stored = await this.store.insert(toStore);
     this.metrics.sendCommits++;
     this.metrics.messagesCommitted += entries.length;
     const fresh = toStore.filter((_, i) => stored[i]);
     for (const entry of fresh) this.remember(entry.message);
+    // Start the attempts before telling anyone: nothing a listener does may keep them from running.
+    const started = startNow ? fresh.flatMap((e) => e.deliveries).filter((d) => d.state === 'sent').sort(byUrgency) : [];
+    this.metrics.startedOnSend += started.length;
+    for (const delivery of started) void this.attempt(delivery);
+    if (started.length) this.armEarlier(started[0].dueAt); // the attempts' lease
+    else if (fresh.length && !startNow) this.kick();
     this.emit(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
-    if (startNow) {
-      const started = fresh.flatMap((e) => e.deliveries).sort(byUrgency);
-      this.metrics.startedOnSend += started.length;
-      this.emit(started);
-      if (started.length) this.armEarlier(started[0].dueAt); // the attempts' lease
-      for (const delivery of started) void this.attempt(delivery);
-    } else if (fresh.length) {
-      this.kick();
-    }
+    if (startNow) this.emit(fresh.flatMap((e) => e.deliveries));
     return stored;
   }
 
@@ -289,8 +289,8 @@ export class Bus {
         claimedAny = true;
         this.metrics.claimCommits++;
         this.metrics.deliveriesClaimed += result.claimed.length;
-        this.emit(result.claimed);
         for (const delivery of result.claimed) if (delivery.state === 'sent') void this.attempt(delivery);
+        this.emit(result.claimed);
         // A short batch means nothing else is due now; what becomes due later arrives with a kick or a timer.
         this.backlog = result.claimed.length >= limit;
         if (this.backlog) continue;
@@ -320,10 +320,20 @@ export class Bus {
     this.inFlight++;
     const { messageId, recipient, attempts } = delivery;
     let outcome: DeliveryOutcome;
+    let timer: unknown;
     try {
-      outcome = await this.deliverOnce(delivery);
+      // An adapter that never answers must not hold its slot: the attempt ends at its lease.
+      const timeout = new Promise<DeliveryOutcome>((resolve) => {
+        timer = this.clock.setTimer(
+          () => resolve({ status: 'retry', reason: `attempt timed out after ${this.retry.attemptTimeoutMs} ms` }),
+          this.retry.attemptTimeoutMs,
+        );
+      });
+      outcome = await Promise.race([this.deliverOnce(delivery), timeout]);
     } catch (error) {
       outcome = { status: 'retry', reason: errorText(error) };
+    } finally {
+      this.clock.clearTimer(timer);
     }
     try {
       const written = await this.changes.submit({
@@ -422,7 +432,9 @@ export class Bus {
       attempts: 0,
       ackRequired: message.ackRequired,
       dueAt: now,
-      ...(Number.isFinite(ttl) ? { expiresAt: message.createdAt + ttl } : {}),
+      // TTL counts from creation (a relayed message may be older than its arrival), but never from
+      // a creation time in the future: a sender's clock must not stretch the deadline.
+      ...(Number.isFinite(ttl) ? { expiresAt: Math.min(message.createdAt, now) + ttl } : {}),
       once,
       history: [{ state: 'queued', at: now }],
     };
@@ -459,7 +471,15 @@ export class Bus {
       const last = d.history[d.history.length - 1];
       return { messageId: d.messageId, recipient: d.recipient, state: d.state, attempts: d.attempts, at: last.at, ...(last.note ? { note: last.note } : {}) };
     });
-    for (const listener of this.listeners) listener(changes);
+    // A listener is someone else's code (a page's port): its failure must not stop the bus.
+    for (const listener of this.listeners) {
+      try {
+        listener(changes);
+      } catch (error) {
+        this.listeners.delete(listener);
+        console.warn('Switchboard: dropped a change listener that threw', error);
+      }
+    }
   }
 }
 

@@ -159,13 +159,5 @@ export function acknowledge(delivery: Delivery, now: number): Delivery | undefin
   return { ...delivery, state: 'acked', dueAt: undefined, history: [...history, { state: 'acked', at: now }] };
 }
 
-/** A delivery the worker was in the middle of when it stopped: that attempt is lost, try again now. */
-export function interrupted(delivery: Delivery, now: number): Delivery {
-  return {
-    ...delivery,
-    state: 'queued',
-    dueAt: now,
-    lastError: 'attempt interrupted: the service worker stopped',
-    history: step(delivery, 'queued', now, 'attempt interrupted: the service worker stopped; retry now'),
-  };
-}
+/** Why an attempt that the last worker was in the middle of counts as failed. */
+export const INTERRUPTED = 'attempt interrupted: the service worker stopped';

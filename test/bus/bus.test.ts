@@ -177,14 +177,51 @@ describe('Bus: retries', () => {
   });
 
   it('waits, then retries, when no adapter serves the kind', async () => {
-    const { make } = busFixture();
+    const { make, advance } = busFixture();
     const bus = make();
     await bus.start();
     const { id } = await bus.send({ from: SENDER, to: 'claude-desktop:laptop/app', body: 'hi' });
     await bus.settled();
-    const [d] = (await bus.status(id))!.deliveries;
-    expect(d.state).toBe('queued');
+    let [d] = (await bus.status(id))!.deliveries;
+    expect([d.state, d.attempts]).toEqual(['queued', 1]);
     expect(d.lastError).toBe('no adapter for claude-desktop agents is connected');
+    await advance(750);
+    [d] = (await bus.status(id))!.deliveries;
+    expect([d.state, d.attempts]).toEqual(['queued', 2]);
+  });
+
+  it('frees the slot of an adapter that never answers, so later messages still go', async () => {
+    const { make, clock, scripted } = busFixture({ maxInFlight: 2, retry: { attemptTimeoutMs: 1_000 } });
+    const bus = make();
+    await bus.start();
+    await bus.settled();
+    scripted.script = ({ envelope, attempt }) => (envelope.body.text.startsWith('hang') && attempt === 1 ? new Promise(() => {}) : { status: 'delivered' });
+    const hung = [await bus.send({ from: SENDER, to: CODE, body: 'hang 1' }), await bus.send({ from: SENDER, to: CODE, body: 'hang 2' })];
+    const later = await bus.send({ from: SENDER, to: CODE, body: 'later' });
+    const settle = () => bus.settled({ attempts: false });
+    await clock.advance(1_000, settle);
+    await clock.advance(1_000, settle);
+    await until(async () => (await bus.status(later.id))!.deliveries[0].state === 'delivered');
+    for (const { id } of hung) {
+      await until(async () => (await bus.status(id))!.deliveries[0].state === 'delivered');
+      expect((await bus.status(id))!.deliveries[0].history[2].note).toMatch(/^attempt timed out after 1000 ms; retry in/);
+    }
+  });
+
+  it('keeps going when a change listener throws, and drops that listener', async () => {
+    const { make } = busFixture();
+    const bus = make();
+    await bus.start();
+    await bus.settled();
+    let calls = 0;
+    bus.subscribe(() => {
+      calls++;
+      throw new Error('Attempting to use a disconnected port object');
+    });
+    const { id } = await bus.send({ from: SENDER, to: CODE, body: 'still delivered' });
+    await bus.settled();
+    expect((await bus.status(id))!.deliveries[0].state).toBe('delivered');
+    expect(calls).toBe(1);
   });
 
   it('times out an attempt that never answers and ignores its late answer', async () => {
@@ -336,6 +373,21 @@ describe('Bus: TTL', () => {
     expect(d.history.at(-1)).toEqual({ state: 'expired', at: d.expiresAt, note: 'TTL passed before delivery' });
   });
 
+  it('counts TTL from creation, but never from a creation time in the future', async () => {
+    const { make, clock, scripted } = busFixture({ ttlMs: { short: 60_000 } });
+    const bus = make();
+    await bus.start();
+    await bus.settled();
+    const stale = await bus.send({ from: SENDER, to: CODE, body: 'relayed too late', ttl: 'short', createdAt: clock.now() - 120_000 });
+    const future = await bus.send({ from: SENDER, to: CODE, body: 'from a fast clock', ttl: 'short', createdAt: clock.now() + 3_600_000 });
+    await bus.settled();
+    const [s] = (await bus.status(stale.id))!.deliveries;
+    expect([s.state, s.attempts]).toEqual(['expired', 0]);
+    const [f] = (await bus.status(future.id))!.deliveries;
+    expect(f.expiresAt).toBe(clock.now() + 60_000);
+    expect(scripted.calls.map((c) => c.text)).toEqual(['from a fast clock']);
+  });
+
   it('gives an immediate message one attempt only', async () => {
     const { make, scripted } = busFixture();
     const bus = make();
@@ -401,7 +453,7 @@ describe('Bus: durability', () => {
   });
 
   it('a new bus over the same store retries what the old one was in the middle of; the receiver dedupes', async () => {
-    const { make, db, scripted, sinkDb } = busFixture();
+    const { make, db, scripted, sinkDb, clock, advance } = busFixture();
     // The old worker's receiver applies the effect, then the worker dies before the outcome is recorded.
     class DyingSink extends TestSinkAdapter {
       async deliver(attempt: DeliveryAttempt): Promise<DeliveryOutcome> {
@@ -417,17 +469,42 @@ describe('Bus: durability', () => {
     await until(async () => (await db.deliveries.where('state').equals('sent').count()) === 2 && (await sinkDb.sinkEffects.count()) === 1);
 
     scripted.script = () => ({ status: 'delivered' });
+    clock.dropTimers(); // the old worker is gone, and its timers with it
     const restarted = make();
     await restarted.start();
     await restarted.settled();
+    // The interrupted attempts count as failed: retried after the first backoff.
+    await advance(750);
     for (const id of [toSink.id, toCode.id]) {
       const [d] = (await restarted.status(id))!.deliveries;
       expect(d.state).toBe('delivered');
       expect(d.attempts).toBe(2);
-      expect(d.history[2].note).toBe('attempt interrupted: the service worker stopped; retry now');
+      expect(d.history[2].note).toBe('attempt interrupted: the service worker stopped; retry in 750 ms');
     }
     expect(await sinkDb.sinkEffects.where('messageId').equals(toSink.id).count()).toBe(1);
     expect((await sinkDb.sinkReceipts.get(['test:local/inbox', toSink.id]))!.duplicates).toBe(1);
+  });
+
+  it('counts an interrupted attempt against the limit, so a message that kills the worker cannot loop', async () => {
+    const { make, db, scripted, clock } = busFixture({ retry: { maxAttempts: 2 } });
+    scripted.script = () => new Promise(() => {}); // the worker dies in every attempt
+    const first = make();
+    await first.start();
+    const once = await first.send({ from: SENDER, to: CODE, body: 'now or never', ttl: 'immediate' });
+    const twice = await first.send({ from: SENDER, to: 'claude-code:laptop/other', body: 'two tries' });
+    await until(async () => (await db.deliveries.where('state').equals('sent').count()) === 2);
+    for (let restart = 0; restart < 3; restart++) {
+      clock.dropTimers();
+      const next = make();
+      await next.start();
+      await next.settled({ attempts: false });
+      await clock.advance(1_000, () => next.settled({ attempts: false }));
+    }
+    const [a] = (await db.deliveries.where('messageId').equals(once.id).toArray());
+    const [b] = (await db.deliveries.where('messageId').equals(twice.id).toArray());
+    expect([a.state, a.attempts, a.lastError]).toEqual(['failed', 1, 'attempt interrupted: the service worker stopped']);
+    expect([b.state, b.attempts]).toEqual(['failed', 2]);
+    expect(scripted.calls).toHaveLength(3);
   });
 
   it('reports the next due time to the backstop, and nothing once all is done', async () => {

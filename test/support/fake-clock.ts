@@ -24,6 +24,11 @@ export class FakeClock implements Clock {
     this.timers.delete(handle as number);
   }
 
+  /** Drops every timer, as a stopped service worker loses its own. */
+  dropTimers(): void {
+    this.timers.clear();
+  }
+
   /**
    * Moves time forward by `ms`, firing each timer at its own time and awaiting `settle` after each,
    * so work a timer starts (and the timers it sets) happens at the right moment.
