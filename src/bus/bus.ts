@@ -182,6 +182,11 @@ export class Bus {
     const recipients = await this.expand(message);
     const deliveries = recipients.map((recipient) => this.newDelivery(message, recipient, now));
     const duplicate = !(await this.sends.submit({ message, deliveries }));
+    if (duplicate) {
+      // Say what was stored under this id, not what this request asked for.
+      const stored = await this.status(id);
+      if (stored) return { id, threadId: stored.message.threadId, recipients: stored.deliveries.map((d) => d.recipient), duplicate };
+    }
     return { id, threadId, recipients, duplicate };
   }
 

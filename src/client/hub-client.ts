@@ -10,30 +10,50 @@ import type { ListQuery, StoredEntry } from '../bus/ports';
 import { newMessageId, type SendRequest } from '../protocol/envelope';
 import { CHANGES_PORT, REQUESTS_PORT, frameBatcher, requestWeight, type HubRequest, type HubResponse, type HubStatus, type RequestFrame, type ResponseFrame } from '../protocol/runtime';
 
-type Pending = { request: HubRequest; resolve: (response: HubResponse) => void };
+/** How long a request may wait for its answer (default 60 s). */
+export const REQUEST_TIMEOUT_MS = 60_000;
+/** How often the worker may stop under one request before the client gives up on it. */
+export const MAX_RESENDS = 3;
+
+type Pending = { request: HubRequest; resolve: (response: HubResponse) => void; resends: number; timer: ReturnType<typeof setTimeout> };
 
 let port: Browser.runtime.Port | undefined;
 let nextSeq = 1;
 const pending = new Map<number, Pending>();
-const post = frameBatcher<RequestFrame['requests'][number]>(
-  (requests) => connect().postMessage({ requests } satisfies RequestFrame),
-  requestWeight,
-);
+
+function settle(seq: number, response: HubResponse): void {
+  const waiting = pending.get(seq);
+  if (!waiting) return;
+  pending.delete(seq);
+  clearTimeout(waiting.timer);
+  waiting.resolve(response);
+}
+
+const post = frameBatcher<RequestFrame['requests'][number]>((requests) => {
+  try {
+    connect().postMessage({ requests } satisfies RequestFrame);
+  } catch (error) {
+    // The frame never left: answer its requests with the reason instead of leaving them waiting.
+    const reason = `could not reach the Switchboard hub: ${error instanceof Error ? error.message : String(error)}`;
+    for (const { seq } of requests) settle(seq, { ok: false, error: reason });
+  }
+}, requestWeight);
 
 function connect(): Browser.runtime.Port {
   if (port) return port;
   const opened = browser.runtime.connect({ name: REQUESTS_PORT });
   opened.onMessage.addListener((frame: ResponseFrame) => {
-    for (const { seq, response } of frame.responses) {
-      const waiting = pending.get(seq);
-      pending.delete(seq);
-      waiting?.resolve(response);
-    }
+    for (const { seq, response } of frame.responses) settle(seq, response);
   });
   opened.onDisconnect.addListener(() => {
     port = undefined;
-    // The worker stopped before answering these: ask again (every request is safe to repeat).
-    for (const [seq, { request }] of pending) post({ seq, request });
+    // The worker stopped before answering these: ask again (every request is safe to repeat), but
+    // not forever — a request that stops the worker each time fails with that said.
+    for (const [seq, waiting] of pending) {
+      waiting.resends++;
+      if (waiting.resends > MAX_RESENDS) settle(seq, { ok: false, error: `the Switchboard hub stopped ${MAX_RESENDS + 1} times while answering` });
+      else post({ seq, request: waiting.request });
+    }
   });
   port = opened;
   return opened;
@@ -42,7 +62,11 @@ function connect(): Browser.runtime.Port {
 async function request<T>(message: HubRequest): Promise<T> {
   const seq = nextSeq++;
   const response = await new Promise<HubResponse>((resolve) => {
-    pending.set(seq, { request: message, resolve });
+    const timer = setTimeout(
+      () => settle(seq, { ok: false, error: `the Switchboard hub did not answer within ${REQUEST_TIMEOUT_MS / 1000} s` }),
+      REQUEST_TIMEOUT_MS,
+    );
+    pending.set(seq, { request: message, resolve, resends: 0, timer });
     post({ seq, request: message });
   });
   if (!response.ok) throw new Error(response.error);
@@ -50,7 +74,8 @@ async function request<T>(message: HubRequest): Promise<T> {
 }
 
 export const hub = {
-  send: (message: SendRequest) => request<SendReceipt>({ type: 'send', message: { id: newMessageId(), ...message } }),
+  /** The id is made here unless given, so a send repeated after a worker stop is accepted once. */
+  send: (message: SendRequest) => request<SendReceipt>({ type: 'send', message: { ...message, id: message.id ?? newMessageId() } }),
   status: (id: string) => request<MessageStatus>({ type: 'status', id }),
   list: (query: ListQuery = {}) => request<StoredEntry[]>({ type: 'list', ...query }),
   ack: (id: string, recipient: string) => request<Delivery>({ type: 'ack', id, recipient }),

@@ -5,8 +5,9 @@
  */
 import { browser, type Browser } from 'wxt/browser';
 import { Bus } from '../bus/bus';
+import type { StoredEntry } from '../bus/ports';
 import { ValidationError, parseOrThrow } from '../protocol/envelope';
-import { CHANGES_PORT, REQUESTS_PORT, frameBatcher, HubRequest, type RequestFrame, type ResponseFrame, type HubResponse, type HubStatus } from '../protocol/runtime';
+import { CHANGES_PORT, REQUESTS_PORT, HubRequest, type HubResponse, type HubStatus } from '../protocol/runtime';
 import { DB_NAME, SINK_DB_NAME, SwitchboardDb, TestSinkDb } from '../storage/db';
 import { DexieBusStore } from '../storage/bus-store';
 import { countWorkerStart } from '../storage/meta';
@@ -14,6 +15,7 @@ import { TestSinkAdapter } from '../adapters/test-sink';
 import { ExtensionInboxAdapter } from '../adapters/extension-inbox';
 import { DexieDirectory } from '../storage/directory';
 import { alarmBackstop, DUE_ALARM } from './alarm-backstop';
+import { serveChanges, serveRequests } from './page-ports';
 
 const systemClock = {
   now: () => Date.now(),
@@ -34,27 +36,8 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME } = {}): 
 
   browser.runtime.onConnect.addListener((port) => {
     if (!isOwnPage(port.sender)) return;
-    if (port.name === CHANGES_PORT) {
-      void ready.then(({ bus }) => {
-        const unsubscribe = bus.subscribe((changes) => port.postMessage({ type: 'changes', changes }));
-        port.onDisconnect.addListener(unsubscribe);
-      });
-    } else if (port.name === REQUESTS_PORT) {
-      const reply = frameBatcher<ResponseFrame['responses'][number]>((responses) => {
-        try {
-          port.postMessage({ responses } satisfies ResponseFrame);
-        } catch {
-          // the page went away; it asks again on a new port
-        }
-      });
-      port.onMessage.addListener((frame: RequestFrame) => {
-        if (!Array.isArray(frame?.requests)) return;
-        for (const { seq, request } of frame.requests) {
-          if (typeof seq !== 'number') continue;
-          void ready.then((hub) => answer(hub, request, startedAt)).then((response) => reply({ seq, response }));
-        }
-      });
-    }
+    if (port.name === CHANGES_PORT) serveChanges(port, ready.then(({ bus }) => bus));
+    else if (port.name === REQUESTS_PORT) serveRequests(port, (request) => ready.then((hub) => answer(hub, request, startedAt)));
   });
 
   browser.alarms.onAlarm.addListener((alarm) => {
@@ -86,6 +69,14 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb) {
 
 type Hub = Awaited<ReturnType<typeof boot>>;
 
+/** Lists carry attachments by name, type and size; `status` has their data. Keeps a list's answer small. */
+function withoutAttachmentData(entry: StoredEntry): StoredEntry {
+  const attachments = entry.message.body.attachments;
+  if (!attachments?.length) return entry;
+  const body = { ...entry.message.body, attachments: attachments.map((a) => ({ ...a, data: '' })) };
+  return { ...entry, message: { ...entry.message, body } };
+}
+
 /** Only the extension's own pages talk to the hub this way; content scripts get their own channel. */
 function isOwnPage(sender: Browser.runtime.MessageSender | undefined): boolean {
   return sender?.id === browser.runtime.id && (sender.url?.startsWith(browser.runtime.getURL('/')) ?? false);
@@ -107,7 +98,7 @@ async function answer({ bus, directory, workerStarts }: Hub, input: unknown, sta
       }
       case 'list': {
         const { type: _, ...query } = request;
-        return { ok: true, result: await bus.list(query) };
+        return { ok: true, result: (await bus.list(query)).map(withoutAttachmentData) };
       }
       case 'ack':
         return { ok: true, result: await bus.ack(request.id, request.recipient) };

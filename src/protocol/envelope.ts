@@ -50,13 +50,22 @@ const CodeBlock = z.strictObject({
   code: z.string().max(LIMITS.codeChars),
 });
 
-const Attachment = z.strictObject({
-  name: z.string().min(1).max(255),
-  mimeType: z.string().min(1).max(255),
-  size: z.int().nonnegative(),
-  /** base64 contents */
-  data: z.base64().max(LIMITS.attachmentBase64Chars),
-});
+/** Bytes encoded by a base64 string. */
+const decodedLength = (base64: string) => Math.floor((base64.length * 3) / 4) - (base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0);
+
+const Attachment = z
+  .strictObject({
+    name: z.string().min(1).max(255),
+    mimeType: z.string().min(1).max(255),
+    /** bytes */
+    size: z.int().nonnegative(),
+    /** base64 contents; empty in lists, which carry attachments without their data */
+    data: z.base64().max(LIMITS.attachmentBase64Chars),
+  })
+  .refine((a) => a.data === '' || decodedLength(a.data) === a.size, {
+    error: (issue) => `size says ${(issue.input as { size: number }).size} bytes but data holds ${decodedLength((issue.input as { data: string }).data)}`,
+    path: ['size'],
+  });
 
 const Body = z
   .strictObject({

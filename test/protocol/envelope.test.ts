@@ -65,7 +65,10 @@ describe('envelopes', () => {
       /^invalid message: body\.attachments\[0\]\.data: /,
     );
     expect(attempt({ ...valid, body: 'x'.repeat(200_001) })).toMatch(/^invalid message: body\.text: /);
-    const file = { name: 'a.bin', mimeType: 'application/octet-stream', size: 1, data: 'A'.repeat(6_000_000) };
+    expect(attempt({ ...valid, body: { text: 'x', attachments: [{ name: 'a', mimeType: 'text/plain', size: 9, data: btoa('hello') }] } })).toBe(
+      'invalid message: body.attachments[0].size: size says 9 bytes but data holds 5',
+    );
+    const file = { name: 'a.bin', mimeType: 'application/octet-stream', size: 4_500_000, data: 'A'.repeat(6_000_000) };
     expect(attempt({ ...valid, body: { text: 'x', attachments: [file, file, file] } })).toBe(
       'invalid message: body.attachments: attachments are larger than 16000000 base64 characters together',
     );

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SwitchboardDb } from '../../src/storage/db';
 import { DexieBusStore } from '../../src/storage/bus-store';
 import { newMessageId, type Envelope } from '../../src/protocol/envelope';
@@ -31,7 +31,9 @@ describe('DexieBusStore.update', () => {
     const { store, db, entries } = await storeWith(30);
     const keys = entries.slice(5, 25).map((e) => [e.message.id, 'test:local/a'] as [string, string]);
     const seen: (Delivery | undefined)[] = [];
+    const bulkGet = vi.spyOn(db.deliveries, 'bulkGet');
     const written = await store.update(keys, (d) => (seen.push(d), bump(d)));
+    expect(bulkGet).not.toHaveBeenCalled();
     expect(seen.map((d) => d?.messageId)).toEqual(keys.map(([id]) => id));
     expect(written.every((d) => d?.attempts === 1)).toBe(true);
     expect((await db.deliveries.toArray()).filter((d) => d.attempts === 1)).toHaveLength(20);
@@ -42,7 +44,9 @@ describe('DexieBusStore.update', () => {
     const keys = entries.filter((_, i) => i % 10 === 0).map((e) => [e.message.id, 'test:local/a'] as [string, string]);
     keys.push(['019a0000-0000-7000-8000-000000000001', 'test:local/a']);
     const seen: (Delivery | undefined)[] = [];
+    const bulkGet = vi.spyOn(db.deliveries, 'bulkGet');
     await store.update(keys, (d) => (seen.push(d), bump(d)));
+    expect(bulkGet).toHaveBeenCalledWith(keys);
     expect(seen.slice(0, 10).map((d) => d?.messageId)).toEqual(keys.slice(0, 10).map(([id]) => id));
     expect(seen[10]).toBeUndefined();
     expect((await db.deliveries.toArray()).filter((d) => d.attempts === 1)).toHaveLength(10);

@@ -1,0 +1,67 @@
+/**
+ * The two long-lived ports the extension's pages open to the hub: delivery changes pushed out, and
+ * framed requests answered. A port can die at any moment (the page closes, the worker stops), so
+ * nothing here may throw into the bus, and nothing a page asks may go unanswered.
+ */
+import type { Browser } from 'wxt/browser';
+import type { Bus } from '../bus/bus';
+import { FRAME_LIMITS, frameBatcher, type HubResponse, type RequestFrame, type ResponseFrame } from '../protocol/runtime';
+
+type Port = Browser.runtime.Port;
+
+/** Pushes every delivery change to the page until its port closes. */
+export function serveChanges(port: Port, bus: Promise<Bus>): void {
+  let closed = false;
+  let unsubscribe = () => {};
+  // Registered at once: a page that closes while the worker is still starting must not leave a
+  // subscription on a dead port behind.
+  port.onDisconnect.addListener(() => {
+    closed = true;
+    unsubscribe();
+  });
+  void bus.then((b) => {
+    if (closed) return;
+    unsubscribe = b.subscribe((changes) => {
+      try {
+        port.postMessage({ type: 'changes', changes });
+      } catch {
+        closed = true;
+        unsubscribe();
+      }
+    });
+  });
+}
+
+/** Answers framed requests; answers that complete together go back in one frame. */
+export function serveRequests(port: Port, answer: (request: unknown) => Promise<HubResponse>): void {
+  const reply = frameBatcher<ResponseFrame['responses'][number]>(
+    (responses) => {
+      try {
+        port.postMessage({ responses } satisfies ResponseFrame);
+      } catch {
+        // The page went away: it asks again on a new port.
+      }
+    },
+    ({ response }) => responseSize(response),
+  );
+  port.onMessage.addListener((frame: RequestFrame) => {
+    if (!Array.isArray(frame?.requests)) return;
+    for (const { seq, request } of frame.requests) {
+      if (typeof seq !== 'number') continue;
+      void answer(request)
+        .catch((error: unknown): HubResponse => ({ ok: false, error: error instanceof Error ? error.message : String(error) }))
+        .then((response) => reply({ seq, response: fitsAFrame(response) }));
+    }
+  });
+}
+
+function responseSize(response: HubResponse): number {
+  return JSON.stringify(response).length;
+}
+
+/** An answer too large for one port message becomes an error that says so, rather than a lost frame. */
+function fitsAFrame(response: HubResponse): HubResponse {
+  const size = responseSize(response);
+  if (size <= FRAME_LIMITS.weight) return response;
+  return { ok: false, error: `the answer is too large to send (${size} characters, at most ${FRAME_LIMITS.weight}): ask for fewer messages` };
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { serveChanges, serveRequests } from '../../src/hub/page-ports';
+import { FRAME_LIMITS, type HubResponse } from '../../src/protocol/runtime';
+import type { Bus, DeliveryChange } from '../../src/bus/bus';
+import { FakePort } from '../support/fake-port';
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** Just enough of a bus to subscribe to. */
+function fakeBus() {
+  const listeners = new Set<(changes: DeliveryChange[]) => void>();
+  const bus = {
+    subscribe(listener: (changes: DeliveryChange[]) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  } as unknown as Bus;
+  const change: DeliveryChange = { messageId: 'm', recipient: 'test:local/a', state: 'sent', attempts: 1, at: 1 };
+  return { bus, listeners, emit: () => listeners.forEach((l) => l([change])) };
+}
+
+describe('the changes port', () => {
+  it('pushes changes until the page goes away', async () => {
+    const { bus, listeners, emit } = fakeBus();
+    const port = new FakePort('switchboard/changes');
+    serveChanges(port as never, Promise.resolve(bus));
+    await tick();
+    emit();
+    expect(port.posted).toEqual([{ type: 'changes', changes: [expect.objectContaining({ state: 'sent' })] }]);
+    port.drop();
+    expect(listeners.size).toBe(0);
+  });
+
+  it('leaves no subscription behind when the page closes before the hub is ready', async () => {
+    const { bus, listeners } = fakeBus();
+    let ready!: (b: Bus) => void;
+    const port = new FakePort('switchboard/changes');
+    serveChanges(port as never, new Promise((resolve) => (ready = resolve)));
+    port.drop();
+    ready(bus);
+    await tick();
+    expect(listeners.size).toBe(0);
+  });
+
+  it('unsubscribes when posting fails, without throwing into the bus', async () => {
+    const { bus, listeners, emit } = fakeBus();
+    const port = new FakePort('switchboard/changes');
+    serveChanges(port as never, Promise.resolve(bus));
+    await tick();
+    port.failWith = new Error('Attempting to use a disconnected port object');
+    expect(emit).not.toThrow();
+    expect(listeners.size).toBe(0);
+  });
+});
+
+describe('the requests port', () => {
+  it('answers a frame of requests in one frame', async () => {
+    const port = new FakePort('switchboard/requests');
+    serveRequests(port as never, async (request) => ({ ok: true, result: request }));
+    port.receive({ requests: [1, 2, 3].map((seq) => ({ seq, request: { n: seq } })) });
+    await tick();
+    expect(port.posted).toEqual([{ responses: [1, 2, 3].map((seq) => ({ seq, response: { ok: true, result: { n: seq } } })) }]);
+  });
+
+  it('answers a failure, an oversized answer and a malformed frame without losing the others', async () => {
+    const port = new FakePort('switchboard/requests');
+    serveRequests(port as never, async (request): Promise<HubResponse> => {
+      if (request === 'boom') throw new Error('the hub failed to start: disk full');
+      if (request === 'huge') return { ok: true, result: 'x'.repeat(FRAME_LIMITS.weight + 1) };
+      return { ok: true, result: 'fine' };
+    });
+    port.receive({ nonsense: true });
+    port.receive({ requests: [{ seq: 'x' }, { seq: 1, request: 'boom' }, { seq: 2, request: 'huge' }, { seq: 3, request: 'ok' }] });
+    await tick();
+    const responses = port.posted.flatMap((frame) => frame.responses);
+    expect(responses).toEqual([
+      { seq: 1, response: { ok: false, error: 'the hub failed to start: disk full' } },
+      { seq: 2, response: { ok: false, error: expect.stringMatching(/^the answer is too large to send \(\d+ characters, at most 8000000\): ask for fewer messages$/) } },
+      { seq: 3, response: { ok: true, result: 'fine' } },
+    ]);
+  });
+
+  it('does not throw when the page is gone before the answer', async () => {
+    const port = new FakePort('switchboard/requests');
+    serveRequests(port as never, async () => ({ ok: true, result: 1 }));
+    port.failWith = new Error('Attempting to use a disconnected port object');
+    port.receive({ requests: [{ seq: 1, request: {} }] });
+    await tick();
+    expect(port.posted).toEqual([]);
+  });
+});
