@@ -1,32 +1,62 @@
 /**
- * The hub's IndexedDB database. Versions only ever add: a new `this.version(n)` with its upgrade
- * function, never an edit of an old one (Dexie applies them in order on open).
+ * Switchboard's IndexedDB databases. Versions only ever add: a new `this.version(n)` with its
+ * upgrade function, never an edit of an old one (Dexie applies them in order on open).
  */
 import Dexie, { type Table } from 'dexie';
 import type { Envelope } from '../protocol/envelope';
 import type { Delivery } from '../bus/delivery';
+
+type DexieDependencies = { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange };
+
+/** How every Switchboard database opens. */
+class SwitchboardDexie extends Dexie {
+  constructor(name: string, dependencies: DexieDependencies) {
+    // 'strict' asks the browser to flush to disk before a commit resolves: an accepted message
+    // must survive a crash of the machine, not only of the worker. Group commit pays for it.
+    super(name, { ...dependencies, chromeTransactionDurability: 'strict', cache: 'disabled' });
+    // Switchboard never uses Dexie's liveQuery: pages learn of changes from the hub's changes
+    // port. Dexie's observability middleware would otherwise compute the key ranges of every write
+    // and post them on a BroadcastChannel after each commit, for nobody (see BENCHMARKS.md).
+    this.unuse({ stack: 'dbcore', name: 'Observability' });
+  }
+}
 
 export interface MetaRecord {
   key: string;
   value: unknown;
 }
 
-/**
- * The test adapter's receiver keeps its own database, as any receiver keeps its own state apart
- * from the hub's (and so its writes do not queue behind the hub's transactions).
- */
-export const SINK_DB_NAME = 'switchboard-test-sink';
+export interface Subscription {
+  topic: string;
+  agent: string;
+  since: number;
+}
 
-export class TestSinkDb extends Dexie {
-  sinkReceipts!: Table<SinkReceipt, [string, string]>;
-  sinkEffects!: Table<SinkEffect, number>;
+export interface KnownAgent {
+  address: string;
+  firstSeen: number;
+}
 
-  constructor(name = SINK_DB_NAME, options: { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange } = {}) {
-    super(name, { ...options, chromeTransactionDurability: 'strict', cache: 'disabled' });
-    withoutLiveQueries(this);
+export const DB_NAME = 'switchboard';
+
+/** The hub's database: messages, their deliveries, and what the hub knows of agents and topics. */
+export class SwitchboardDb extends SwitchboardDexie {
+  messages!: Table<Envelope, string>;
+  deliveries!: Table<Delivery, [string, string]>;
+  meta!: Table<MetaRecord, string>;
+  subscriptions!: Table<Subscription, [string, string]>;
+  agents!: Table<KnownAgent, string>;
+
+  constructor(name = DB_NAME, dependencies: DexieDependencies = {}) {
+    super(name, dependencies);
     this.version(1).stores({
-      sinkReceipts: '[recipient+messageId]',
-      sinkEffects: '++seq, messageId',
+      // ids are UUIDv7: ordering by id is ordering by creation
+      messages: 'id, threadId, from',
+      // [priority+dueAt] holds only live deliveries (dueAt is removed once nothing is left to do)
+      deliveries: '[messageId+recipient], [priority+dueAt], dueAt, state, recipient',
+      meta: 'key',
+      subscriptions: '[topic+agent], topic, agent',
+      agents: 'address',
     });
   }
 }
@@ -49,48 +79,18 @@ export interface SinkEffect {
   at: number;
 }
 
-export interface Subscription {
-  topic: string;
-  agent: string;
-  since: number;
-}
+/** The test adapter's receiver keeps its own database, as any receiver keeps its state apart from the hub's. */
+export const SINK_DB_NAME = 'switchboard-test-sink';
 
-export interface KnownAgent {
-  address: string;
-  firstSeen: number;
-}
+export class TestSinkDb extends SwitchboardDexie {
+  sinkReceipts!: Table<SinkReceipt, [string, string]>;
+  sinkEffects!: Table<SinkEffect, number>;
 
-export const DB_NAME = 'switchboard';
-
-/**
- * Switchboard never uses Dexie's liveQuery: pages learn of changes from the hub's changes port.
- * Dexie's observability middleware would otherwise compute the key ranges of every write and post
- * them on a BroadcastChannel after each commit, for nobody (see BENCHMARKS.md).
- */
-function withoutLiveQueries(db: Dexie): void {
-  db.unuse({ stack: 'dbcore', name: 'Observability' });
-}
-
-export class SwitchboardDb extends Dexie {
-  messages!: Table<Envelope, string>;
-  deliveries!: Table<Delivery, [string, string]>;
-  meta!: Table<MetaRecord, string>;
-  subscriptions!: Table<Subscription, [string, string]>;
-  agents!: Table<KnownAgent, string>;
-
-  constructor(name = DB_NAME, options: { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange } = {}) {
-    // 'strict' asks the browser to flush to disk before a commit resolves: an accepted message
-    // must survive a crash of the machine, not only of the worker. Group commit pays for it.
-    super(name, { ...options, chromeTransactionDurability: 'strict', cache: 'disabled' });
-    withoutLiveQueries(this);
+  constructor(name = SINK_DB_NAME, dependencies: DexieDependencies = {}) {
+    super(name, dependencies);
     this.version(1).stores({
-      // ids are UUIDv7: ordering by id is ordering by creation
-      messages: 'id, threadId, from',
-      // [priority+dueAt] holds only live deliveries (dueAt is removed once nothing is left to do)
-      deliveries: '[messageId+recipient], [priority+dueAt], dueAt, state, recipient',
-      meta: 'key',
-      subscriptions: '[topic+agent], topic, agent',
-      agents: 'address',
+      sinkReceipts: '[recipient+messageId]',
+      sinkEffects: '++seq, messageId',
     });
   }
 }
