@@ -4,7 +4,7 @@
  * records every step. Nothing lives only in memory: a fresh Bus over the same store continues
  * exactly where the last one stopped (`start()`), which is what a restarted service worker does.
  */
-import { parseAddress, type AgentKind } from '../protocol/address';
+import { HUB_ADDRESS, parseAddress, type AgentKind } from '../protocol/address';
 import {
   DEFAULT_TTL_MS,
   Envelope,
@@ -23,12 +23,16 @@ import {
   DEFAULT_RETRY_POLICY,
   expire,
   INTERRUPTED,
+  retentionOf,
   isExpired,
   startAttempt,
   type Delivery,
   type RetryPolicy,
 } from './delivery';
 import type { AgentAdapter, BusStore, Clock, DeliveryOutcome, Directory, ListQuery, StoredEntry } from './ports';
+import { DestinationBook, type Notice } from './destination-book';
+import { HoldRequest, type BreakerPolicy, type DestinationRecord } from './destinations';
+import { Rule, route, type StoredRule } from './routing';
 
 export interface BusOptions {
   store: BusStore;
@@ -37,6 +41,8 @@ export interface BusOptions {
   /** expands topics and broadcast; without one they reach nobody */
   directory?: Directory;
   retry?: Partial<RetryPolicy>;
+  /** when a destination's circuit opens and how long it cools down */
+  breaker?: Partial<BreakerPolicy>;
   /** delivery deadline per TTL policy, in ms (defaults: DEFAULT_TTL_MS) */
   ttlMs?: Partial<Record<TtlPolicy, number>>;
   /** [0, 1); injected so backoff jitter is testable */
@@ -56,6 +62,8 @@ export interface SendReceipt {
   recipients: string[];
   /** true when this id was already accepted: nothing new was stored */
   duplicate: boolean;
+  /** the routing rules that changed its recipients, in order */
+  routedBy: string[];
 }
 
 export interface DeliveryChange {
@@ -114,6 +122,8 @@ export class Bus {
   /** when the timer (and the backstop alarm) will fire */
   private armedAt: number | undefined;
   private started = false;
+  private readonly book: DestinationBook;
+  private rules: StoredRule[] = [];
   readonly metrics: BusMetrics = {
     sendCommits: 0,
     messagesCommitted: 0,
@@ -133,6 +143,7 @@ export class Bus {
     this.random = options.random ?? Math.random;
     this.batchSize = options.batchSize ?? 256;
     this.maxInFlight = options.maxInFlight ?? 1_024;
+    this.book = new DestinationBook(options.store, options.breaker);
     this.sends = new GroupCommitter((entries) => this.commitSends(entries));
     this.changes = new GroupCommitter((changes) => this.commitChanges(changes));
   }
@@ -145,6 +156,8 @@ export class Bus {
    */
   async start(): Promise<void> {
     if (this.started) return;
+    await this.book.load();
+    this.rules = await this.store.loadRules();
     this.started = true;
     const now = this.clock.now();
     const orphans = await this.store.inState('sent');
@@ -179,15 +192,16 @@ export class Bus {
       hops: request.hops,
       ackRequired: request.ackRequired,
     };
-    const recipients = await this.expand(message);
+    const routed = route(message, this.rules);
+    const recipients = await this.expand(message.from, routed.recipients);
     const deliveries = recipients.map((recipient) => this.newDelivery(message, recipient, now));
     const duplicate = !(await this.sends.submit({ message, deliveries }));
     if (duplicate) {
       // Say what was stored under this id, not what this request asked for.
       const stored = await this.status(id);
-      if (stored) return { id, threadId: stored.message.threadId, recipients: stored.deliveries.map((d) => d.recipient), duplicate };
+      if (stored) return { id, threadId: stored.message.threadId, recipients: stored.deliveries.map((d) => d.recipient), duplicate, routedBy: [] };
     }
-    return { id, threadId, recipients, duplicate };
+    return { id, threadId, recipients, duplicate, routedBy: routed.applied };
   }
 
   /**
@@ -200,9 +214,8 @@ export class Bus {
     const count = entries.reduce((n, e) => n + e.deliveries.length, 0);
     const startNow = this.started && !this.backlog && this.inFlight + count <= this.maxInFlight;
     const now = this.clock.now();
-    const toStore = startNow
-      ? entries.map((e) => ({ ...e, deliveries: e.deliveries.map((d) => (isExpired(d, now) ? expire(d, now) : startAttempt(d, now, this.retry))) }))
-      : entries;
+    const notices: Notice[] = [];
+    const toStore = startNow ? entries.map((e) => ({ ...e, deliveries: this.admitNew(e.deliveries, now, notices) })) : entries;
     const stored = await this.store.insert(toStore);
     this.metrics.sendCommits++;
     this.metrics.messagesCommitted += entries.length;
@@ -216,7 +229,21 @@ export class Bus {
     else if (fresh.length && !startNow) this.kick();
     this.emit(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
     if (startNow) this.emit(fresh.flatMap((e) => e.deliveries));
+    this.notify(notices);
     return stored;
+  }
+
+  /** The fast path's decision for a new message's deliveries: attempt, wait, or re-route. */
+  private admitNew(deliveries: Delivery[], now: number, notices: Notice[]): Delivery[] {
+    const recipients = new Set(deliveries.map((d) => d.recipient));
+    return deliveries.flatMap((d) => {
+      if (isExpired(d, now)) return [expire(d, now)];
+      const admitted = this.book.admit(d, now, this.retry);
+      notices.push(...admitted.notices);
+      const [self, ...added] = admitted.deliveries;
+      // A fallback that is already a recipient of this message gets it once.
+      return [self, ...added.filter((a) => !recipients.has(a.recipient) && recipients.add(a.recipient))];
+    });
   }
 
   /** The receiver confirms a message. Repeated acks are harmless. */
@@ -242,6 +269,101 @@ export class Bus {
 
   counts() {
     return this.store.counts();
+  }
+
+  /** Every destination the bus has a record of: breaker state, hold, recent events. */
+  destinations(): DestinationRecord[] {
+    return this.book.list();
+  }
+
+  /**
+   * Holds a destination (HoldRequest: strategy, reason, until, fallback, notify). Its messages wait
+   * in their order — or, under graceful_degradation, go to the fallback — until the hold ends.
+   */
+  async hold(input: unknown): Promise<DestinationRecord> {
+    const request = parseOrThrow(HoldRequest, input, 'hold');
+    const now = this.clock.now();
+    const { record, notices } = this.book.hold(request, now);
+    this.notify(notices);
+    if (request.strategy === 'graceful_degradation') {
+      const moved = await this.store.forRecipient(request.address, (d) =>
+        d.state === 'queued' ? this.book.admit(d, now, this.retry).deliveries : undefined,
+      );
+      this.emit([...moved.changed, ...moved.added]);
+      this.kick();
+    }
+    if (request.until !== undefined) this.armEarlier(request.until);
+    return record;
+  }
+
+  /** Ends a hold: the destination's waiting messages go now, in their order. */
+  async release(address: string): Promise<DestinationRecord> {
+    const { record, notices } = this.book.release(address, this.clock.now(), 'released');
+    this.notify(notices);
+    await this.wake(address);
+    return record;
+  }
+
+  /** Makes a destination's waiting deliveries due now (the way to it is open again). */
+  private async wake(address: string): Promise<void> {
+    const now = this.clock.now();
+    const { changed } = await this.store.forRecipient(address, (d) =>
+      d.state === 'queued' && d.dueAt !== undefined && d.dueAt > now ? { ...d, dueAt: now } : undefined,
+    );
+    if (changed.length) {
+      this.backlog = true;
+      this.kick();
+    }
+  }
+
+  /** Tells people about holds: a `status` message from the hub itself. */
+  private notify(notices: Notice[]): void {
+    for (const { to, text } of notices) {
+      this.send({ from: HUB_ADDRESS, to, kind: 'status', body: text, ttl: 'long' }).catch((error) =>
+        console.error('Switchboard: could not send a notice', error),
+      );
+    }
+  }
+
+  /** The routing rules, in the order they are evaluated. */
+  listRules(): StoredRule[] {
+    return [...this.rules];
+  }
+
+  /** Adds a rule at the end, or replaces the rule with the same id in its place. */
+  async putRule(input: unknown): Promise<StoredRule> {
+    const rule = parseOrThrow(Rule, input, 'rule');
+    const existing = this.rules.find((r) => r.id === rule.id);
+    const position = existing?.position ?? Math.max(0, ...this.rules.map((r) => r.position + 1));
+    const stored: StoredRule = { ...rule, position };
+    await this.saveRules([...this.rules.filter((r) => r.id !== rule.id), stored]);
+    return stored;
+  }
+
+  async deleteRule(id: string): Promise<void> {
+    if (!this.rules.some((r) => r.id === id)) throw new Error(`no rule ${id}`);
+    await this.saveRules(this.rules.filter((r) => r.id !== id));
+  }
+
+  /** Puts the rules in this order; `ids` must name every rule once. */
+  async reorderRules(ids: string[]): Promise<StoredRule[]> {
+    const byId = new Map(this.rules.map((r) => [r.id, r]));
+    if (ids.length !== byId.size || new Set(ids).size !== ids.length || !ids.every((id) => byId.has(id))) {
+      throw new Error(`reorder needs every rule id once: ${[...byId.keys()].join(', ') || 'there are no rules'}`);
+    }
+    await this.saveRules(ids.map((id, position) => ({ ...byId.get(id)!, position })));
+    return this.listRules();
+  }
+
+  private async saveRules(rules: StoredRule[]): Promise<void> {
+    const ordered = [...rules].sort((a, b) => a.position - b.position);
+    await this.store.saveRules(ordered);
+    this.rules = ordered;
+  }
+
+  /** Messages holding every word of `query`, newest first (see DexieBusStore.search). */
+  search(query: string, limit = 50): Promise<StoredEntry[]> {
+    return this.store.search(query, limit);
   }
 
   /** Calls `listener` with every batch of state changes; returns the unsubscribe function. */
@@ -271,6 +393,7 @@ export class Bus {
     for (;;) {
       await this.sends.flushed();
       await this.changes.flushed();
+      await this.book.flushed();
       if (this.pumping) await this.pumping;
       else if (attempts && this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1));
       else return;
@@ -289,13 +412,16 @@ export class Bus {
           this.backlog = true; // an attempt finishing kicks the pump again
           break;
         }
-        const result = await this.store.claimDue(now, limit, (d) => this.onDue(d, now));
+        const notices: Notice[] = [];
+        const result = await this.store.claimDue(now, limit, (d) => this.onDue(d, now, notices));
         nextDueAt = result.nextDueAt;
         claimedAny = true;
         this.metrics.claimCommits++;
         this.metrics.deliveriesClaimed += result.claimed.length;
         for (const delivery of result.claimed) if (delivery.state === 'sent') void this.attempt(delivery);
-        this.emit(result.claimed);
+        this.emit([...result.claimed, ...result.added]);
+        this.notify(notices);
+        if (result.added.length) this.pumpAgain = true; // re-routed work is due now
         // A short batch means nothing else is due now; what becomes due later arrives with a kick or a timer.
         this.backlog = result.claimed.length >= limit;
         if (this.backlog) continue;
@@ -306,12 +432,15 @@ export class Bus {
     if (claimedAny) this.armTimer(nextDueAt);
   }
 
-  /** What a due delivery turns into. */
-  private onDue(delivery: Delivery, now: number): Delivery {
+  /** What a due delivery turns into (with, for a re-route, the new delivery to the fallback). */
+  private onDue(delivery: Delivery, now: number, notices: Notice[]): Delivery | Delivery[] {
     if (isExpired(delivery, now)) return expire(delivery, now);
     switch (delivery.state) {
-      case 'queued':
-        return startAttempt(delivery, now, this.retry);
+      case 'queued': {
+        const admitted = this.book.admit(delivery, now, this.retry);
+        notices.push(...admitted.notices);
+        return admitted.deliveries;
+      }
       case 'sent':
         return attemptFailed(delivery, now, `attempt timed out after ${this.retry.attemptTimeoutMs} ms`, this.retry, this.random());
       case 'delivered':
@@ -349,6 +478,9 @@ export class Bus {
           current.state === 'sent' && current.attempts === attempts ? this.applyOutcome(current, outcome) : undefined,
       });
       if (written && !(written instanceof Error)) this.armEarlier(written.dueAt);
+      const { wake, notices } = this.book.outcome(recipient, outcome.status === 'delivered', this.clock.now(), 'reason' in outcome ? outcome.reason : '');
+      this.notify(notices);
+      if (wake) await this.wake(recipient);
     } finally {
       this.inFlight--;
       // Room for waiting work: claim it. Without a backlog there is nothing to claim.
@@ -371,8 +503,11 @@ export class Bus {
     switch (outcome.status) {
       case 'delivered':
         return attemptSucceeded(delivery, now, this.retry);
-      case 'retry':
-        return attemptFailed(delivery, now, outcome.reason, this.retry, this.random());
+      case 'retry': {
+        // While its destination is probed back to health, a message waits without using up attempts.
+        const policy = this.book.countsAgainstAttempts(delivery.recipient) ? this.retry : { ...this.retry, maxAttempts: Number.POSITIVE_INFINITY };
+        return attemptFailed(delivery, now, outcome.reason, policy, this.random());
+      }
       case 'failed':
         return attemptFailed(delivery, now, outcome.reason, this.retry, this.random(), true);
     }
@@ -442,15 +577,16 @@ export class Bus {
       ...(Number.isFinite(ttl) ? { expiresAt: Math.min(message.createdAt, now) + ttl } : {}),
       once,
       history: [{ state: 'queued', at: now }],
+      ...(retentionOf(message.ttl, this.ttlMs) !== undefined ? { retainFor: retentionOf(message.ttl, this.ttlMs) } : {}),
     };
   }
 
-  private async expand(message: Envelope): Promise<string[]> {
+  private async expand(from: string, to: string[]): Promise<string[]> {
     const recipients = new Set<string>();
-    for (const address of message.to) {
+    for (const address of to) {
       const parsed = parseAddress(address);
       if (parsed?.type === 'agent') recipients.add(address);
-      else for (const agent of (await this.options.directory?.expand(address)) ?? []) if (agent !== message.from) recipients.add(agent);
+      else for (const agent of (await this.options.directory?.expand(address)) ?? []) if (agent !== from) recipients.add(agent);
     }
     return [...recipients];
   }

@@ -9,9 +9,11 @@
  * `dueAt` is set only while the bus has something left to do for the delivery (attempt, lease end,
  * ack deadline, expiry), so the store's due index holds only live deliveries.
  */
-export const DELIVERY_STATES = ['queued', 'sent', 'delivered', 'acked', 'failed', 'expired'] as const;
+import type { TtlPolicy } from '../protocol/envelope';
+
+export const DELIVERY_STATES = ['queued', 'sent', 'delivered', 'acked', 'failed', 'expired', 'rerouted'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
-export const FINAL_STATES: ReadonlySet<DeliveryState> = new Set(['acked', 'failed', 'expired']);
+export const FINAL_STATES: ReadonlySet<DeliveryState> = new Set(['acked', 'failed', 'expired', 'rerouted']);
 
 export interface DeliveryStep {
   state: DeliveryState;
@@ -36,6 +38,27 @@ export interface Delivery {
   once: boolean;
   lastError?: string;
   history: DeliveryStep[];
+  /** how long to keep it once finished, from its TTL policy; absent: for good */
+  retainFor?: number;
+  /** set when it finishes: after this it is archived, then purged */
+  retainUntil?: number;
+}
+
+/** Nothing is left to do: acked, failed, expired, or delivered when no ack was asked for. */
+export function isFinished(delivery: Delivery): boolean {
+  return FINAL_STATES.has(delivery.state) || (delivery.state === 'delivered' && !delivery.ackRequired);
+}
+
+/** How long a finished delivery is kept under a TTL policy (the same period as its delivery deadline). */
+export function retentionOf(ttl: TtlPolicy, ttlMs: Record<TtlPolicy, number>): number | undefined {
+  const ms = ttlMs[ttl];
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Stamps the retention deadline on a delivery that has just finished. */
+function retained(delivery: Delivery, now: number): Delivery {
+  if (!isFinished(delivery) || delivery.retainFor === undefined) return delivery;
+  return { ...delivery, retainUntil: now + delivery.retainFor };
 }
 
 export interface RetryPolicy {
@@ -94,7 +117,7 @@ export function isExpired(delivery: Delivery, now: number): boolean {
 
 export function expire(delivery: Delivery, now: number): Delivery {
   const note = delivery.state === 'delivered' ? 'TTL passed before an ack came' : 'TTL passed before delivery';
-  return { ...delivery, state: 'expired', dueAt: undefined, history: step(delivery, 'expired', now, note) };
+  return retained({ ...delivery, state: 'expired', dueAt: undefined, history: step(delivery, 'expired', now, note) }, now);
 }
 
 export function startAttempt(delivery: Delivery, now: number, policy: RetryPolicy): Delivery {
@@ -109,12 +132,15 @@ export function startAttempt(delivery: Delivery, now: number, policy: RetryPolic
 }
 
 export function attemptSucceeded(delivery: Delivery, now: number, policy: RetryPolicy): Delivery {
-  return {
-    ...delivery,
-    state: 'delivered',
-    dueAt: delivery.ackRequired ? deadline(delivery, now + policy.ackTimeoutMs) : undefined,
-    history: step(delivery, 'delivered', now),
-  };
+  return retained(
+    {
+      ...delivery,
+      state: 'delivered',
+      dueAt: delivery.ackRequired ? deadline(delivery, now + policy.ackTimeoutMs) : undefined,
+      history: step(delivery, 'delivered', now),
+    },
+    now,
+  );
 }
 
 /**
@@ -132,7 +158,7 @@ export function attemptFailed(
   const outOfAttempts = delivery.once || delivery.attempts >= policy.maxAttempts;
   if (permanent || outOfAttempts) {
     const note = permanent || delivery.once ? error : `${error} (gave up after ${delivery.attempts} attempts)`;
-    return { ...delivery, state: 'failed', dueAt: undefined, lastError: error, history: step(delivery, 'failed', now, note) };
+    return retained({ ...delivery, state: 'failed', dueAt: undefined, lastError: error, history: step(delivery, 'failed', now, note) }, now);
   }
   const wait = retryDelay(delivery.attempts, policy, random);
   return {
@@ -156,7 +182,7 @@ export function acknowledge(delivery: Delivery, now: number): Delivery | undefin
   // An ack can overtake the adapter's own confirmation: it proves delivery, so record that step too.
   const history =
     delivery.state === 'sent' ? [...delivery.history, { state: 'delivered' as const, at: now, note: 'confirmed by the ack' }] : delivery.history;
-  return { ...delivery, state: 'acked', dueAt: undefined, history: [...history, { state: 'acked', at: now }] };
+  return retained({ ...delivery, state: 'acked', dueAt: undefined, history: [...history, { state: 'acked', at: now }] }, now);
 }
 
 /** Why an attempt that the last worker was in the middle of counts as failed. */

@@ -5,6 +5,8 @@
 import type { Envelope } from '../protocol/envelope';
 import type { AgentKind } from '../protocol/address';
 import type { Delivery, DeliveryState } from './delivery';
+import type { StoredRule } from './routing';
+import type { DestinationRecord } from './destinations';
 
 export interface StoredEntry {
   message: Envelope;
@@ -21,8 +23,12 @@ export interface ListQuery {
   limit?: number;
 }
 
-/** A read-modify-write of one delivery: the new version, or undefined to leave it as it is. */
-export type Transition = (current: Delivery) => Delivery | undefined;
+/**
+ * A read-modify-write of one delivery: the new version, or undefined to leave it as it is. A list
+ * is the new version followed by deliveries to add in the same transaction (a re-route's
+ * delivery to the fallback); one whose key is taken is not added.
+ */
+export type Transition = (current: Delivery) => Delivery | Delivery[] | undefined;
 
 export interface BusStore {
   /**
@@ -35,7 +41,16 @@ export interface BusStore {
    * then oldest message first), at most `limit`, each passed through `transition` and written back;
    * and, after those writes, the earliest `dueAt` left (so the caller needs no second read).
    */
-  claimDue(now: number, limit: number, transition: Transition): Promise<{ claimed: Delivery[]; nextDueAt: number | undefined }>;
+  claimDue(now: number, limit: number, transition: Transition): Promise<{ claimed: Delivery[]; added: Delivery[]; nextDueAt: number | undefined }>;
+  /** In one transaction: every delivery to `recipient` through `transition`. */
+  forRecipient(recipient: string, transition: Transition): Promise<{ changed: Delivery[]; added: Delivery[] }>;
+  loadRules(): Promise<StoredRule[]>;
+  /** Replaces every rule. */
+  saveRules(rules: StoredRule[]): Promise<void>;
+  loadDestinations(): Promise<DestinationRecord[]>;
+  saveDestinations(records: DestinationRecord[]): Promise<void>;
+  /** Messages holding every word of `query` (the last also as a prefix), newest first, through an index. */
+  search(query: string, limit: number): Promise<StoredEntry[]>;
   /**
    * In one transaction: reads each delivery (undefined when there is none), applies `transition`
    * (with the key's index), writes back what it returns. A key listed twice sees the first change.

@@ -23,6 +23,9 @@ export type AgentKind = (typeof AGENT_KINDS)[number];
 
 export const BROADCAST = 'broadcast';
 
+/** The hub itself, as the sender of its own notices (a hold began or ended). */
+export const HUB_ADDRESS = 'extension:local/hub';
+
 const DEVICE = '[a-z0-9][a-z0-9-]{0,62}';
 const INSTANCE = '[A-Za-z0-9][A-Za-z0-9._~@:-]{0,199}';
 const TOPIC = '[a-z0-9][a-z0-9._/-]{0,99}';

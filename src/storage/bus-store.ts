@@ -3,9 +3,19 @@ import Dexie, { cmp, type Table } from 'dexie';
 import { PRIORITIES, type Envelope } from '../protocol/envelope';
 import { byUrgency, DELIVERY_STATES, type Delivery, type DeliveryState } from '../bus/delivery';
 import type { BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
-import type { SwitchboardDb } from './db';
+import type { StoredMessage, SwitchboardDb } from './db';
+import { queryTerms, termsOf } from '../bus/search-terms';
+import type { StoredRule } from '../bus/routing';
+import type { DestinationRecord } from '../bus/destinations';
 
 type Key = [string, string];
+
+const asList = (result: Delivery | Delivery[] | undefined): Delivery[] => (result === undefined ? [] : Array.isArray(result) ? result : [result]);
+
+/** The envelope without the search terms it is stored with. */
+function envelopeOf({ terms: _, ...message }: StoredMessage): Envelope {
+  return message;
+}
 
 /**
  * Adds each item; an item whose key is already stored is left as it is. Resolves, per item, whether
@@ -32,7 +42,7 @@ export class DexieBusStore implements BusStore {
     const { messages, deliveries } = this.db;
     return this.db.transaction('rw', messages, deliveries, async () => {
       // Add first and let the primary key find duplicates: one request per message, not a read and a write.
-      const stored = await addEach(messages, entries.map((e) => e.message));
+      const stored = await addEach(messages, entries.map((e) => ({ ...e.message, terms: termsOf(e.message) })));
       // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
       await deliveries.bulkPut(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
       return stored;
@@ -58,10 +68,81 @@ export class DexieBusStore implements BusStore {
       } else {
         due.sort(byUrgency);
       }
-      const claimed = due.map(transition).filter((d): d is Delivery => d !== undefined);
+      const claimed: Delivery[] = [];
+      const extras: Delivery[] = [];
+      for (const before of due) {
+        const [after, ...added] = asList(transition(before));
+        if (after) claimed.push(after);
+        extras.push(...added);
+      }
       await deliveries.bulkPut(claimed);
+      const added = await this.addAbsent(extras);
       const next = await deliveries.orderBy('dueAt').first();
-      return { claimed, nextDueAt: next?.dueAt };
+      return { claimed, added, nextDueAt: next?.dueAt };
+    });
+  }
+
+  /** Inserts deliveries whose key is not taken yet (a re-route to an agent that already has the message adds nothing). */
+  private async addAbsent(extras: Delivery[]): Promise<Delivery[]> {
+    if (!extras.length) return [];
+    const fresh = await addEach(this.db.deliveries, extras);
+    return extras.filter((_, i) => fresh[i]);
+  }
+
+  forRecipient(recipient: string, transition: Transition) {
+    const { deliveries } = this.db;
+    return this.db.transaction('rw', deliveries, async () => {
+      const current = await deliveries.where('recipient').equals(recipient).toArray();
+      const changed: Delivery[] = [];
+      const extras: Delivery[] = [];
+      for (const before of current) {
+        const [after, ...added] = asList(transition(before));
+        if (after) changed.push(after);
+        extras.push(...added);
+      }
+      await deliveries.bulkPut(changed);
+      const added = await this.addAbsent(extras);
+      return { changed, added };
+    });
+  }
+
+  async loadRules(): Promise<StoredRule[]> {
+    return this.db.rules.orderBy('position').toArray();
+  }
+
+  async saveRules(rules: StoredRule[]): Promise<void> {
+    await this.db.transaction('rw', this.db.rules, async () => {
+      await this.db.rules.clear();
+      await this.db.rules.bulkPut(rules);
+    });
+  }
+
+  loadDestinations(): Promise<DestinationRecord[]> {
+    return this.db.destinations.toArray();
+  }
+
+  async saveDestinations(records: DestinationRecord[]): Promise<void> {
+    await this.db.destinations.bulkPut(records);
+  }
+
+  /**
+   * Messages whose text holds every word of the query (the last word also as a prefix), newest
+   * first. Each word is looked up in the `terms` index — the rarest narrows the rest — never by a
+   * scan of the messages.
+   */
+  search(query: string, limit: number): Promise<StoredEntry[]> {
+    const { messages, deliveries } = this.db;
+    return this.db.transaction('r', messages, deliveries, async () => {
+      const { whole, prefix } = queryTerms(query);
+      if (!whole.length && !prefix) return [];
+      const sets: Set<string>[] = [];
+      for (const term of whole) sets.push(new Set(await messages.where('terms').equals(term).primaryKeys()));
+      if (prefix) sets.push(new Set(await messages.where('terms').startsWith(prefix).primaryKeys()));
+      sets.sort((a, b) => a.size - b.size);
+      const [smallest, ...rest] = sets;
+      const ids = [...smallest].filter((id) => rest.every((set) => set.has(id)));
+      ids.sort().reverse();
+      return this.entries(ids.slice(0, limit));
     });
   }
 
@@ -106,8 +187,9 @@ export class DexieBusStore implements BusStore {
     return this.db.deliveries.where('state').equals(state).toArray();
   }
 
-  message(id: string): Promise<Envelope | undefined> {
-    return this.db.messages.get(id);
+  async message(id: string): Promise<Envelope | undefined> {
+    const stored = await this.db.messages.get(id);
+    return stored && envelopeOf(stored);
   }
 
   deliveriesOf(messageId: string): Promise<Delivery[]> {
@@ -138,13 +220,18 @@ export class DexieBusStore implements BusStore {
       } else {
         ids = await messages.orderBy('id').reverse().limit(limit).primaryKeys();
       }
-      const found = await messages.bulkGet(ids);
-      return Promise.all(
-        found
-          .filter((m): m is Envelope => m !== undefined)
-          .map(async (message) => ({ message, deliveries: await this.deliveriesOf(message.id) })),
-      );
+      return this.entries(ids);
     });
+  }
+
+  /** Messages by id (in that order) with their deliveries, inside the caller's transaction. */
+  private async entries(ids: string[]): Promise<StoredEntry[]> {
+    const found = await this.db.messages.bulkGet(ids);
+    return Promise.all(
+      found
+        .filter((m): m is StoredMessage => m !== undefined)
+        .map(async (stored) => ({ message: envelopeOf(stored), deliveries: await this.deliveriesOf(stored.id) })),
+    );
   }
 
   async counts(): Promise<Record<DeliveryState, number>> {

@@ -3,8 +3,11 @@
  * upgrade function, never an edit of an old one (Dexie applies them in order on open).
  */
 import Dexie, { type Table } from 'dexie';
-import type { Envelope } from '../protocol/envelope';
-import type { Delivery } from '../bus/delivery';
+import { DEFAULT_TTL_MS, type Envelope } from '../protocol/envelope';
+import { isFinished, retentionOf, type Delivery } from '../bus/delivery';
+import { termsOf } from '../bus/search-terms';
+import type { StoredRule } from '../bus/routing';
+import type { DestinationRecord } from '../bus/destinations';
 
 type DexieDependencies = { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange };
 
@@ -39,25 +42,73 @@ export interface KnownAgent {
 
 export const DB_NAME = 'switchboard';
 
+/** A message as stored: the envelope and the full-text terms it is indexed under. */
+export type StoredMessage = Envelope & { terms: string[] };
+
+/** A message moved out of the live tables when its TTL ran out, kept until exported or cleared. */
+export interface ArchivedMessage {
+  id: string;
+  archivedAt: number;
+  message: Envelope;
+  deliveries: Delivery[];
+}
+
+/** Version 1's tables, as first shipped; kept so the migration test can write rows under them. */
+export const SCHEMA_V1 = {
+  // ids are UUIDv7: ordering by id is ordering by creation
+  messages: 'id, threadId, from',
+  // [priority+dueAt] holds only live deliveries (dueAt is removed once nothing is left to do)
+  deliveries: '[messageId+recipient], [priority+dueAt], dueAt, state, recipient',
+  meta: 'key',
+  subscriptions: '[topic+agent], topic, agent',
+  agents: 'address',
+} as const;
+
+/** Version 2: full-text terms on messages, retention on finished deliveries, rules, destinations, archive. */
+export const SCHEMA_V2 = {
+  ...SCHEMA_V1,
+  messages: 'id, threadId, from, *terms',
+  deliveries: '[messageId+recipient], [priority+dueAt], dueAt, state, recipient, retainUntil',
+  rules: 'id, position',
+  destinations: 'address',
+  archive: 'id, archivedAt',
+  settings: 'key',
+} as const;
+
 /** The hub's database: messages, their deliveries, and what the hub knows of agents and topics. */
 export class SwitchboardDb extends SwitchboardDexie {
-  messages!: Table<Envelope, string>;
+  messages!: Table<StoredMessage, string>;
   deliveries!: Table<Delivery, [string, string]>;
   meta!: Table<MetaRecord, string>;
   subscriptions!: Table<Subscription, [string, string]>;
   agents!: Table<KnownAgent, string>;
+  rules!: Table<StoredRule, string>;
+  destinations!: Table<DestinationRecord, string>;
+  archive!: Table<ArchivedMessage, string>;
+  settings!: Table<MetaRecord, string>;
 
   constructor(name = DB_NAME, dependencies: DexieDependencies = {}) {
     super(name, dependencies);
-    this.version(1).stores({
-      // ids are UUIDv7: ordering by id is ordering by creation
-      messages: 'id, threadId, from',
-      // [priority+dueAt] holds only live deliveries (dueAt is removed once nothing is left to do)
-      deliveries: '[messageId+recipient], [priority+dueAt], dueAt, state, recipient',
-      meta: 'key',
-      subscriptions: '[topic+agent], topic, agent',
-      agents: 'address',
-    });
+    this.version(1).stores(SCHEMA_V1);
+    this.version(2)
+      .stores(SCHEMA_V2)
+      .upgrade(async (tx) => {
+        // Index what was stored before search existed.
+        await tx.table('messages').toCollection().modify((message: StoredMessage) => {
+          message.terms = termsOf(message);
+        });
+        // Give finished deliveries the retention their message's TTL policy gives them (defaults).
+        const ttlOf = new Map<string, Envelope['ttl']>();
+        await tx.table('messages').each((m: StoredMessage) => ttlOf.set(m.id, m.ttl));
+        await tx.table('deliveries').toCollection().modify((delivery: Delivery) => {
+          const ttl = ttlOf.get(delivery.messageId) ?? 'medium';
+          delivery.retainFor = retentionOf(ttl, DEFAULT_TTL_MS);
+          if (isFinished(delivery)) {
+            const finishedAt = delivery.history.at(-1)?.at ?? 0;
+            if (delivery.retainFor !== undefined) delivery.retainUntil = finishedAt + delivery.retainFor;
+          }
+        });
+      });
   }
 }
 

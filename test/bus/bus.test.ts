@@ -304,7 +304,7 @@ describe('Bus: dedupe and exactly one effect', () => {
     expect([first.duplicate, again.duplicate, c1.duplicate, c2.duplicate]).toEqual([false, true, false, true]);
     // A resend that names other recipients is told what was stored, not what it asked for.
     const changed = await bus.send({ id: first.id, from: SENDER, to: 'test:local/elsewhere', body: 'x' });
-    expect(changed).toEqual({ id: first.id, threadId: first.id, recipients: ['test:local/inbox'], duplicate: true });
+    expect(changed).toEqual({ id: first.id, threadId: first.id, recipients: ['test:local/inbox'], duplicate: true, routedBy: [] });
     expect(await sinkDb.sinkEffects.count()).toBe(2);
     expect(await db.messages.count()).toBe(2);
   });

@@ -97,7 +97,7 @@ describe('the hub in Chromium', () => {
     expect(viaClient.ok).toBe(true);
     const id = viaClient.ok ? viaClient.result.id : '';
     const [resent] = await sendAll(b, [{ id, from: FROM, to: 'test:local/inbox', body: 'through the client' }], 'client');
-    expect(resent).toEqual({ ok: true, result: { id, threadId: id, recipients: ['test:local/inbox'], duplicate: true } });
+    expect(resent).toEqual({ ok: true, result: { id, threadId: id, recipients: ['test:local/inbox'], duplicate: true, routedBy: [] } });
 
     // Straight from IndexedDB: three messages stored (the bad one is not), three effects applied.
     await waitFor(() => b.hubStatus(), (s) => unfinished(s) === 0, 30_000, 'the client message to be delivered');
