@@ -225,8 +225,16 @@ export class Bus {
     const started = startNow ? fresh.flatMap((e) => e.deliveries).filter((d) => d.state === 'sent').sort(byUrgency) : [];
     this.metrics.startedOnSend += started.length;
     for (const delivery of started) void this.attempt(delivery);
-    if (started.length) this.armEarlier(started[0].dueAt); // the attempts' lease
-    else if (fresh.length && !startNow) this.kick();
+    if (!startNow) {
+      if (fresh.length) this.kick();
+    } else {
+      // What did not start: parked until its destination may be tried (the timer must cover it),
+      // or re-routed to a fallback and due now (the pump takes it).
+      const waiting = fresh.flatMap((e) => e.deliveries).filter((d) => d.state === 'queued');
+      if (waiting.some((d) => d.dueAt !== undefined && d.dueAt <= now)) this.kick();
+      const next = Math.min(...[...started, ...waiting].map((d) => d.dueAt ?? Number.POSITIVE_INFINITY));
+      if (Number.isFinite(next)) this.armEarlier(next);
+    }
     this.emit(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
     if (startNow) this.emit(fresh.flatMap((e) => e.deliveries));
     this.notify(notices);

@@ -122,7 +122,9 @@ export class DexieBusStore implements BusStore {
   }
 
   async saveDestinations(records: DestinationRecord[]): Promise<void> {
-    await this.db.destinations.bulkPut(records);
+    // Queued from inside other transactions (a claim decides a destination's fate): write in a
+    // transaction of its own, not in the one whose zone this runs in.
+    await Dexie.ignoreTransaction(() => this.db.destinations.bulkPut(records));
   }
 
   /**
