@@ -8,6 +8,9 @@ import type { DeliveryChange, MessageStatus, SendReceipt } from '../bus/bus';
 import type { Delivery } from '../bus/delivery';
 import type { ListQuery, StoredEntry } from '../bus/ports';
 import { newMessageId, type SendRequest } from '../protocol/envelope';
+import type { z } from 'zod';
+import type { RuleInput, StoredRule } from '../bus/routing';
+import type { DestinationRecord, HoldRequest } from '../bus/destinations';
 import { CHANGES_PORT, REQUESTS_PORT, frameBatcher, requestWeight, type HubRequest, type HubResponse, type HubStatus, type RequestFrame, type ResponseFrame } from '../protocol/runtime';
 
 /** How long a request may wait for its answer (default 60 s). */
@@ -83,6 +86,17 @@ export const hub = {
   /** `topic` without the `topic:` prefix; resolves with the agent's topics */
   subscribe: (agent: string, topic: string) => request<{ topics: string[] }>({ type: 'subscribe', agent, topic }),
   unsubscribe: (agent: string, topic: string) => request<{ topics: string[] }>({ type: 'unsubscribe', agent, topic }),
+  /** messages holding every word of `query` (the last also as a prefix), newest first */
+  search: (query: string, limit?: number) => request<StoredEntry[]>({ type: 'search', query, ...(limit ? { limit } : {}) }),
+  rules: () => request<StoredRule[]>({ type: 'rules' }),
+  /** adds a rule at the end, or replaces the one with its id in place */
+  putRule: (rule: RuleInput) => request<StoredRule>({ type: 'rule-put', rule }),
+  deleteRule: (id: string) => request<StoredRule[]>({ type: 'rule-delete', id }),
+  reorderRules: (ids: string[]) => request<StoredRule[]>({ type: 'rules-reorder', ids }),
+  /** every destination's breaker state, hold and recent events */
+  destinations: () => request<DestinationRecord[]>({ type: 'destinations' }),
+  hold: (hold: z.input<typeof HoldRequest>) => request<DestinationRecord>({ type: 'hold', hold }),
+  release: (address: string) => request<DestinationRecord>({ type: 'release', address }),
 
   /** Calls `listener` with each batch of delivery changes until `signal` aborts; reconnects when the worker restarts. */
   watch(listener: (changes: DeliveryChange[]) => void, signal: AbortSignal): void {

@@ -118,6 +118,23 @@ async function answer({ bus, directory, workerStarts }: Hub, input: unknown, sta
       case 'unsubscribe':
         await directory.unsubscribe(request.agent, request.topic);
         return { ok: true, result: { topics: await directory.topicsOf(request.agent) } };
+      case 'search':
+        return { ok: true, result: (await bus.search(request.query, request.limit)).map(withoutAttachmentData) };
+      case 'rules':
+        return { ok: true, result: bus.listRules() };
+      case 'rule-put':
+        return { ok: true, result: await bus.putRule(request.rule) };
+      case 'rule-delete':
+        await bus.deleteRule(request.id);
+        return { ok: true, result: bus.listRules() };
+      case 'rules-reorder':
+        return { ok: true, result: await bus.reorderRules(request.ids) };
+      case 'destinations':
+        return { ok: true, result: bus.destinations() };
+      case 'hold':
+        return { ok: true, result: await bus.hold(request.hold) };
+      case 'release':
+        return { ok: true, result: await bus.release(request.address) };
     }
   } catch (error) {
     if (!(error instanceof ValidationError)) console.error('Switchboard request failed', error);

@@ -18,6 +18,11 @@ export const CHANGES_PORT = 'switchboard/changes';
  */
 export const REQUESTS_PORT = 'switchboard/requests';
 
+export const REQUEST_TYPES = [
+  'send', 'status', 'list', 'ack', 'hub-status', 'subscribe', 'unsubscribe',
+  'search', 'rules', 'rule-put', 'rule-delete', 'rules-reorder', 'destinations', 'hold', 'release',
+] as const;
+
 export const HubRequest = z.discriminatedUnion(
   'type',
   [
@@ -35,8 +40,18 @@ export const HubRequest = z.discriminatedUnion(
     z.strictObject({ type: z.literal('hub-status') }),
     z.strictObject({ type: z.literal('subscribe'), agent: AgentAddress, topic: TopicName }),
     z.strictObject({ type: z.literal('unsubscribe'), agent: AgentAddress, topic: TopicName }),
+    z.strictObject({ type: z.literal('search'), query: z.string().max(500), limit: z.int().min(1).max(500).optional() }),
+    z.strictObject({ type: z.literal('rules') }),
+    /** `rule` is a Rule; the bus validates it and names any bad field */
+    z.strictObject({ type: z.literal('rule-put'), rule: z.unknown() }),
+    z.strictObject({ type: z.literal('rule-delete'), id: z.string().min(1).max(100) }),
+    z.strictObject({ type: z.literal('rules-reorder'), ids: z.array(z.string().min(1).max(100)).max(1_000) }),
+    z.strictObject({ type: z.literal('destinations') }),
+    /** `hold` is a HoldRequest; the bus validates it */
+    z.strictObject({ type: z.literal('hold'), hold: z.unknown() }),
+    z.strictObject({ type: z.literal('release'), address: AgentAddress }),
   ],
-  { error: 'expected a request with type send, status, list, ack, hub-status, subscribe or unsubscribe' },
+  { error: `expected a request with type ${REQUEST_TYPES.join(', ')}` },
 );
 export type HubRequest = z.infer<typeof HubRequest>;
 

@@ -62,9 +62,9 @@ describe('the hub in the service worker', () => {
 
   it('rejects bad requests with the field that was wrong', async () => {
     await startHub({ dbName });
-    expect(await ask({ type: 'delete-everything' })).toEqual({
+    expect(await ask({ type: 'delete-everything' })).toMatchObject({
       ok: false,
-      error: 'invalid request: type: expected a request with type send, status, list, ack, hub-status, subscribe or unsubscribe',
+      error: expect.stringMatching(/^invalid request: type: expected a request with type send, status, list, ack, hub-status, subscribe, unsubscribe, search, rules, /),
     });
     expect(await ask({ type: 'status', id: 'not-an-id' })).toEqual({ ok: false, error: 'invalid request: id: expected a message id (a UUIDv7)' });
     const bad = await ask({ type: 'send', message: { from: 'extension:local/popup', to: 'nowhere', body: 'x' } });
@@ -121,6 +121,31 @@ describe('the hub in the service worker', () => {
     expect(await opened()).toBe(0);
     await fakeBrowser.runtime.onInstalled.trigger({ reason: 'install', temporary: false });
     await until(async () => (await opened()) === 1);
+  });
+
+  it('edits rules, holds and releases destinations, and searches, through the runtime interface', async () => {
+    const bus = await startHub({ dbName });
+    expect(await ask({ type: 'rule-put', rule: { id: 'cc', name: 'copy', match: { kind: 'prompt' }, action: { type: 'add', recipients: ['test:local/audit'] } } })).toMatchObject({
+      ok: true,
+      result: { id: 'cc', position: 0, enabled: true },
+    });
+    expect(await ask({ type: 'rule-put', rule: { id: 'x', name: 'x', match: {}, action: { type: 'explode' } } })).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('invalid rule: action.type'),
+    });
+    const sent = await ask<SendReceipt>({ type: 'send', message: { from: 'extension:local/popup', to: 'test:local/a', kind: 'prompt', body: 'deploy now' } });
+    expect(sent).toMatchObject({ ok: true, result: { recipients: ['test:local/a', 'test:local/audit'], routedBy: ['cc'] } });
+    expect(await ask({ type: 'rules' })).toMatchObject({ ok: true, result: [{ id: 'cc' }] });
+    expect(await ask({ type: 'rule-delete', id: 'cc' })).toEqual({ ok: true, result: [] });
+
+    const held = await ask({ type: 'hold', hold: { address: 'test:local/b', strategy: 'session_pause', reason: 'limit', until: Date.now() + 60_000 } });
+    expect(held).toMatchObject({ ok: true, result: { address: 'test:local/b', hold: { strategy: 'session_pause' } } });
+    expect(await ask({ type: 'hold', hold: { address: 'test:local/b', strategy: 'session_pause', reason: 'x' } })).toMatchObject({ ok: false, error: expect.stringContaining('until') });
+    expect(await ask({ type: 'destinations' })).toMatchObject({ ok: true, result: [{ address: 'test:local/b', breaker: 'closed' }] });
+    expect(await ask({ type: 'release', address: 'test:local/b' })).toMatchObject({ ok: true, result: { address: 'test:local/b' } });
+
+    await bus.settled();
+    expect(await ask({ type: 'search', query: 'deploy' })).toMatchObject({ ok: true, result: [{ message: { body: { text: 'deploy now' } } }] });
   });
 
   it('ignores content scripts and other senders', async () => {
