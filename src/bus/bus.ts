@@ -14,6 +14,7 @@ import {
   SendRequest,
   type TtlPolicy,
 } from '../protocol/envelope';
+import { z } from 'zod';
 import { GroupCommitter } from './group-commit';
 import {
   acknowledge,
@@ -45,6 +46,8 @@ export interface BusOptions {
   breaker?: Partial<BreakerPolicy>;
   /** delivery deadline per TTL policy, in ms (defaults: DEFAULT_TTL_MS) */
   ttlMs?: Partial<Record<TtlPolicy, number>>;
+  /** how long archived messages are kept before they are purged, in ms (default 30 days) */
+  archiveRetentionMs?: number;
   /** [0, 1); injected so backoff jitter is testable */
   random?: () => number;
   /** deliveries claimed per store transaction (default 256) */
@@ -74,6 +77,28 @@ export interface DeliveryChange {
   at: number;
   note?: string;
 }
+
+export interface SweepResult {
+  archived: number;
+  purged: number;
+}
+
+/** The configurable part of TTL: `immediate` is one attempt and `permanent` never ends, by definition. */
+export interface RetentionSettings {
+  ttlMs: { short: number; medium: number; long: number };
+  archiveRetentionMs: number;
+}
+
+const HOUR = 3_600_000;
+const Duration = z.int().min(60_000, { error: 'at least a minute' }).max(3_650 * 24 * HOUR, { error: 'at most ten years' });
+export const RetentionChange = z.strictObject({
+  ttlMs: z.strictObject({ short: Duration.optional(), medium: Duration.optional(), long: Duration.optional() }).optional(),
+  archiveRetentionMs: Duration.optional(),
+});
+
+export const DEFAULT_ARCHIVE_RETENTION_MS = 30 * 24 * HOUR;
+const RETENTION_SETTING = 'retention';
+const SWEEP_BATCH = 500;
 
 export interface MessageStatus {
   message: Envelope;
@@ -105,7 +130,9 @@ export class Bus {
   private readonly clock: Clock;
   private readonly adapters = new Map<AgentKind, AgentAdapter>();
   private readonly retry: RetryPolicy;
-  private readonly ttlMs: Record<TtlPolicy, number>;
+  private ttlMs: Record<TtlPolicy, number>;
+  private archiveRetentionMs: number;
+  private sweeping: Promise<SweepResult> | undefined;
   private readonly random: () => number;
   private readonly batchSize: number;
   private readonly maxInFlight: number;
@@ -140,6 +167,7 @@ export class Bus {
     for (const adapter of options.adapters) this.adapters.set(adapter.kind, adapter);
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.ttlMs = { ...DEFAULT_TTL_MS, ...options.ttlMs };
+    this.archiveRetentionMs = options.archiveRetentionMs ?? DEFAULT_ARCHIVE_RETENTION_MS;
     this.random = options.random ?? Math.random;
     this.batchSize = options.batchSize ?? 256;
     this.maxInFlight = options.maxInFlight ?? 1_024;
@@ -158,6 +186,8 @@ export class Bus {
     if (this.started) return;
     await this.book.load();
     this.rules = await this.store.loadRules();
+    const settings = await this.store.loadSetting<RetentionSettings>(RETENTION_SETTING);
+    if (settings) this.applyRetention(settings);
     this.started = true;
     const now = this.clock.now();
     const orphans = await this.store.inState('sent');
@@ -195,7 +225,9 @@ export class Bus {
     const routed = route(message, this.rules);
     const recipients = await this.expand(message.from, routed.recipients);
     const deliveries = recipients.map((recipient) => this.newDelivery(message, recipient, now));
-    const duplicate = !(await this.sends.submit({ message, deliveries }));
+    const retainFor = retentionOf(message.ttl, this.ttlMs);
+    const keepUntil = deliveries.length === 0 && retainFor !== undefined ? { retainUntil: Math.min(message.createdAt, now) + retainFor } : {};
+    const duplicate = !(await this.sends.submit({ message, deliveries, ...keepUntil }));
     if (duplicate) {
       // Say what was stored under this id, not what this request asked for.
       const stored = await this.status(id);
@@ -367,6 +399,53 @@ export class Bus {
     const ordered = [...rules].sort((a, b) => a.position - b.position);
     await this.store.saveRules(ordered);
     this.rules = ordered;
+  }
+
+  /**
+   * Moves every message whose retention has passed into the archive, and purges archived messages
+   * older than the archive retention. Runs on every start and on an hourly alarm; one at a time.
+   */
+  sweep(): Promise<SweepResult> {
+    this.sweeping ??= (async () => {
+      try {
+        const now = this.clock.now();
+        let archived = 0;
+        for (let moved = SWEEP_BATCH; moved === SWEEP_BATCH; archived += moved) moved = await this.store.archiveDue(now, SWEEP_BATCH);
+        let purged = 0;
+        for (let gone = SWEEP_BATCH; gone === SWEEP_BATCH; purged += gone) gone = await this.store.purgeArchive(now - this.archiveRetentionMs, SWEEP_BATCH);
+        return { archived, purged };
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  /** Archived messages as JSON-ready objects, oldest first. */
+  exportArchive(since = 0, limit = 1_000) {
+    return this.store.exportArchive(since, limit);
+  }
+
+  retention(): RetentionSettings {
+    const { short, medium, long } = this.ttlMs;
+    return { ttlMs: { short, medium, long }, archiveRetentionMs: this.archiveRetentionMs };
+  }
+
+  /** Changes how long each TTL policy lasts (for messages sent from now on) and how long the archive keeps. */
+  async configureRetention(input: unknown): Promise<RetentionSettings> {
+    const change = parseOrThrow(RetentionChange, input, 'retention settings');
+    const next: RetentionSettings = {
+      ttlMs: { ...this.retention().ttlMs, ...change.ttlMs },
+      archiveRetentionMs: change.archiveRetentionMs ?? this.archiveRetentionMs,
+    };
+    await this.store.saveSetting(RETENTION_SETTING, next);
+    this.applyRetention(next);
+    return this.retention();
+  }
+
+  private applyRetention(settings: RetentionSettings): void {
+    this.ttlMs = { ...this.ttlMs, ...settings.ttlMs };
+    this.archiveRetentionMs = settings.archiveRetentionMs;
   }
 
   /** Messages holding every word of `query`, newest first (see DexieBusStore.search). */

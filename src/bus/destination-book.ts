@@ -97,7 +97,8 @@ export class DestinationBook {
       };
       return { deliveries: [rerouted, fallback], notices };
     }
-    const dueAt = decision.until ?? now + PARK_MS;
+    // Wait for the destination, but not past the delivery's own deadline: it must expire on time.
+    const dueAt = Math.min(decision.until ?? now + PARK_MS, delivery.expiresAt ?? Number.POSITIVE_INFINITY);
     const note = `waiting: ${decision.reason}`;
     const last = delivery.history.at(-1);
     const history = last?.note === note ? delivery.history : [...delivery.history, { state: 'queued' as const, at: now, note }];

@@ -8,9 +8,19 @@ import type { Delivery, DeliveryState } from './delivery';
 import type { StoredRule } from './routing';
 import type { DestinationRecord } from './destinations';
 
+/** A message moved out of the live tables when its retention ended, kept until exported or purged. */
+export interface ArchivedMessage {
+  id: string;
+  archivedAt: number;
+  message: Envelope;
+  deliveries: Delivery[];
+}
+
 export interface StoredEntry {
   message: Envelope;
   deliveries: Delivery[];
+  /** only for a message with no delivery at all (every recipient dropped): when it is archived */
+  retainUntil?: number;
 }
 
 export interface ListQuery {
@@ -49,6 +59,17 @@ export interface BusStore {
   saveRules(rules: StoredRule[]): Promise<void>;
   loadDestinations(): Promise<DestinationRecord[]>;
   saveDestinations(records: DestinationRecord[]): Promise<void>;
+  /**
+   * In one transaction: moves up to `limit` messages whose retention has passed — every delivery
+   * finished and past its `retainUntil` — with their deliveries into the archive. Returns how many.
+   */
+  archiveDue(now: number, limit: number): Promise<number>;
+  /** Deletes messages archived at or before `before`; returns how many. */
+  purgeArchive(before: number, limit: number): Promise<number>;
+  /** Archived messages, oldest first, archived at or after `since`. */
+  exportArchive(since: number, limit: number): Promise<ArchivedMessage[]>;
+  loadSetting<T>(key: string): Promise<T | undefined>;
+  saveSetting(key: string, value: unknown): Promise<void>;
   /** Messages holding every word of `query` (the last also as a prefix), newest first, through an index. */
   search(query: string, limit: number): Promise<StoredEntry[]>;
   /**

@@ -4,9 +4,9 @@
  * again on a new port. Sends carry an id made here, so a resent send is accepted once.
  */
 import { browser, type Browser } from 'wxt/browser';
-import type { DeliveryChange, MessageStatus, SendReceipt } from '../bus/bus';
+import type { DeliveryChange, MessageStatus, RetentionChange, RetentionSettings, SendReceipt, SweepResult } from '../bus/bus';
 import type { Delivery } from '../bus/delivery';
-import type { ListQuery, StoredEntry } from '../bus/ports';
+import type { ArchivedMessage, ListQuery, StoredEntry } from '../bus/ports';
 import { newMessageId, type SendRequest } from '../protocol/envelope';
 import type { z } from 'zod';
 import type { RuleInput, StoredRule } from '../bus/routing';
@@ -97,6 +97,13 @@ export const hub = {
   destinations: () => request<DestinationRecord[]>({ type: 'destinations' }),
   hold: (hold: z.input<typeof HoldRequest>) => request<DestinationRecord>({ type: 'hold', hold }),
   release: (address: string) => request<DestinationRecord>({ type: 'release', address }),
+  retention: () => request<RetentionSettings>({ type: 'retention' }),
+  /** TTL durations per policy (short, medium, long) and how long the archive keeps, in ms */
+  configureRetention: (settings: z.input<typeof RetentionChange>) => request<RetentionSettings>({ type: 'retention-put', settings }),
+  /** archived messages as JSON, oldest first */
+  exportArchive: (since?: number, limit?: number) =>
+    request<ArchivedMessage[]>({ type: 'archive-export', ...(since !== undefined ? { since } : {}), ...(limit ? { limit } : {}) }),
+  sweep: () => request<SweepResult>({ type: 'sweep' }),
 
   /** Calls `listener` with each batch of delivery changes until `signal` aborts; reconnects when the worker restarts. */
   watch(listener: (changes: DeliveryChange[]) => void, signal: AbortSignal): void {

@@ -15,6 +15,8 @@ import { TestSinkAdapter } from '../adapters/test-sink';
 import { ExtensionInboxAdapter } from '../adapters/extension-inbox';
 import { DexieDirectory } from '../storage/directory';
 import { alarmBackstop, DUE_ALARM } from './alarm-backstop';
+
+export const SWEEP_ALARM = 'switchboard/sweep';
 import { serveChanges, serveRequests } from './page-ports';
 
 const systemClock = {
@@ -42,6 +44,7 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME } = {}): 
 
   browser.alarms.onAlarm.addListener((alarm) => {
     if (alarm.name === DUE_ALARM) void ready.then(({ bus }) => bus.kick());
+    if (alarm.name === SWEEP_ALARM) void ready.then(({ bus }) => bus.sweep());
   });
   // On first install, show the extension's page: Chromium blocks extension pages given as startup
   // URLs on its command line, and a person who loaded it by hand wants to see that it runs.
@@ -64,6 +67,11 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb) {
     onNextDue: alarmBackstop(),
   });
   await bus.start();
+  // Retention: archive what has run out now, and every hour while the browser runs.
+  void bus.sweep().catch((error) => console.error('Switchboard: sweep failed', error));
+  void browser.alarms.get(SWEEP_ALARM).then(async (alarm) => {
+    if (!alarm) await browser.alarms.create(SWEEP_ALARM, { periodInMinutes: 60 });
+  });
   return { bus, directory, workerStarts };
 }
 
@@ -135,6 +143,14 @@ async function answer({ bus, directory, workerStarts }: Hub, input: unknown, sta
         return { ok: true, result: await bus.hold(request.hold) };
       case 'release':
         return { ok: true, result: await bus.release(request.address) };
+      case 'retention':
+        return { ok: true, result: bus.retention() };
+      case 'retention-put':
+        return { ok: true, result: await bus.configureRetention(request.settings) };
+      case 'archive-export':
+        return { ok: true, result: await bus.exportArchive(request.since, request.limit) };
+      case 'sweep':
+        return { ok: true, result: await bus.sweep() };
     }
   } catch (error) {
     if (!(error instanceof ValidationError)) console.error('Switchboard request failed', error);

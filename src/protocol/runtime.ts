@@ -21,6 +21,7 @@ export const REQUESTS_PORT = 'switchboard/requests';
 export const REQUEST_TYPES = [
   'send', 'status', 'list', 'ack', 'hub-status', 'subscribe', 'unsubscribe',
   'search', 'rules', 'rule-put', 'rule-delete', 'rules-reorder', 'destinations', 'hold', 'release',
+  'retention', 'retention-put', 'archive-export', 'sweep',
 ] as const;
 
 export const HubRequest = z.discriminatedUnion(
@@ -50,6 +51,11 @@ export const HubRequest = z.discriminatedUnion(
     /** `hold` is a HoldRequest; the bus validates it */
     z.strictObject({ type: z.literal('hold'), hold: z.unknown() }),
     z.strictObject({ type: z.literal('release'), address: AgentAddress }),
+    z.strictObject({ type: z.literal('retention') }),
+    /** `settings` is a RetentionChange; the bus validates it */
+    z.strictObject({ type: z.literal('retention-put'), settings: z.unknown() }),
+    z.strictObject({ type: z.literal('archive-export'), since: z.int().nonnegative().optional(), limit: z.int().min(1).max(10_000).optional() }),
+    z.strictObject({ type: z.literal('sweep') }),
   ],
   { error: `expected a request with type ${REQUEST_TYPES.join(', ')}` },
 );

@@ -1,8 +1,8 @@
 /** The bus's store over Dexie: every method is one IndexedDB transaction. */
 import Dexie, { cmp, type Table } from 'dexie';
 import { PRIORITIES, type Envelope } from '../protocol/envelope';
-import { byUrgency, DELIVERY_STATES, type Delivery, type DeliveryState } from '../bus/delivery';
-import type { BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
+import { byUrgency, DELIVERY_STATES, isFinished, type Delivery, type DeliveryState } from '../bus/delivery';
+import type { ArchivedMessage, BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
 import type { StoredMessage, SwitchboardDb } from './db';
 import { queryTerms, termsOf } from '../bus/search-terms';
 import type { StoredRule } from '../bus/routing';
@@ -12,8 +12,8 @@ type Key = [string, string];
 
 const asList = (result: Delivery | Delivery[] | undefined): Delivery[] => (result === undefined ? [] : Array.isArray(result) ? result : [result]);
 
-/** The envelope without the search terms it is stored with. */
-function envelopeOf({ terms: _, ...message }: StoredMessage): Envelope {
+/** The envelope without what it is stored with (search terms, retention). */
+function envelopeOf({ terms: _, retainUntil: __, ...message }: StoredMessage): Envelope {
   return message;
 }
 
@@ -42,7 +42,10 @@ export class DexieBusStore implements BusStore {
     const { messages, deliveries } = this.db;
     return this.db.transaction('rw', messages, deliveries, async () => {
       // Add first and let the primary key find duplicates: one request per message, not a read and a write.
-      const stored = await addEach(messages, entries.map((e) => ({ ...e.message, terms: termsOf(e.message) })));
+      const stored = await addEach(
+        messages,
+        entries.map((e) => ({ ...e.message, terms: termsOf(e.message), ...(e.retainUntil !== undefined ? { retainUntil: e.retainUntil } : {}) })),
+      );
       // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
       await deliveries.bulkPut(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
       return stored;
@@ -104,6 +107,45 @@ export class DexieBusStore implements BusStore {
       const added = await this.addAbsent(extras);
       return { changed, added };
     });
+  }
+
+  archiveDue(now: number, limit: number): Promise<number> {
+    const { messages, deliveries, archive } = this.db;
+    return this.db.transaction('rw', messages, deliveries, archive, async () => {
+      const candidates = new Set<string>();
+      for (const key of await deliveries.where('retainUntil').belowOrEqual(now).limit(limit * 4).primaryKeys()) candidates.add(key[0]);
+      for (const id of await messages.where('retainUntil').belowOrEqual(now).limit(limit).primaryKeys()) candidates.add(id);
+      const archived: ArchivedMessage[] = [];
+      for (const id of [...candidates].slice(0, limit)) {
+        const all = await this.deliveriesOf(id);
+        // A message leaves only when every one of its deliveries is finished and past retention.
+        if (!all.every((d) => isFinished(d) && d.retainUntil !== undefined && d.retainUntil <= now)) continue;
+        const stored = await messages.get(id);
+        if (stored) archived.push({ id, archivedAt: now, message: envelopeOf(stored), deliveries: all });
+      }
+      await archive.bulkPut(archived);
+      await messages.bulkDelete(archived.map((a) => a.id));
+      await deliveries.bulkDelete(archived.flatMap((a) => a.deliveries.map((d) => [d.messageId, d.recipient] as Key)));
+      return archived.length;
+    });
+  }
+
+  async purgeArchive(before: number, limit: number): Promise<number> {
+    const ids = await this.db.archive.where('archivedAt').belowOrEqual(before).limit(limit).primaryKeys();
+    await this.db.archive.bulkDelete(ids);
+    return ids.length;
+  }
+
+  exportArchive(since: number, limit: number): Promise<ArchivedMessage[]> {
+    return this.db.archive.where('archivedAt').aboveOrEqual(since).limit(limit).toArray();
+  }
+
+  async loadSetting<T>(key: string): Promise<T | undefined> {
+    return (await this.db.settings.get(key))?.value as T | undefined;
+  }
+
+  async saveSetting(key: string, value: unknown): Promise<void> {
+    await this.db.settings.put({ key, value });
   }
 
   async loadRules(): Promise<StoredRule[]> {

@@ -6,6 +6,7 @@ import Dexie, { type Table } from 'dexie';
 import { DEFAULT_TTL_MS, type Envelope } from '../protocol/envelope';
 import { isFinished, retentionOf, type Delivery } from '../bus/delivery';
 import { termsOf } from '../bus/search-terms';
+import type { ArchivedMessage } from '../bus/ports';
 import type { StoredRule } from '../bus/routing';
 import type { DestinationRecord } from '../bus/destinations';
 
@@ -42,16 +43,9 @@ export interface KnownAgent {
 
 export const DB_NAME = 'switchboard';
 
-/** A message as stored: the envelope and the full-text terms it is indexed under. */
-export type StoredMessage = Envelope & { terms: string[] };
+/** A message as stored: the envelope, the full-text terms it is indexed under, and — when it never had a delivery — its own retention. */
+export type StoredMessage = Envelope & { terms: string[]; retainUntil?: number };
 
-/** A message moved out of the live tables when its TTL ran out, kept until exported or cleared. */
-export interface ArchivedMessage {
-  id: string;
-  archivedAt: number;
-  message: Envelope;
-  deliveries: Delivery[];
-}
 
 /** Version 1's tables, as first shipped; kept so the migration test can write rows under them. */
 export const SCHEMA_V1 = {
@@ -67,7 +61,8 @@ export const SCHEMA_V1 = {
 /** Version 2: full-text terms on messages, retention on finished deliveries, rules, destinations, archive. */
 export const SCHEMA_V2 = {
   ...SCHEMA_V1,
-  messages: 'id, threadId, from, *terms',
+  // retainUntil: only on messages that never had a delivery (every recipient dropped by a rule)
+  messages: 'id, threadId, from, *terms, retainUntil',
   deliveries: '[messageId+recipient], [priority+dueAt], dueAt, state, recipient, retainUntil',
   rules: 'id, position',
   destinations: 'address',
