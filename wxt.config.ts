@@ -11,7 +11,15 @@ export default defineConfig({
     description: "Connects your Claude agents — claude.ai tabs, Claude Desktop and Claude Code — and delivers every message.",
     permissions: ['alarms', 'storage', 'unlimitedStorage'],
     ...(browser === 'firefox'
-      ? { browser_specific_settings: { gecko: { id: FIREFOX_ADDON_ID, strict_min_version: '115.0' } } }
+      ? {
+          browser_specific_settings: {
+            // Switchboard sends nothing to its developers or third parties: messages go only between
+            // the person's own agents and devices.
+            // 140 (the ESR) and 142 on Android are the first to read data_collection_permissions.
+            gecko: { id: FIREFOX_ADDON_ID, strict_min_version: '140.0', data_collection_permissions: { required: ['none'] } },
+            gecko_android: { strict_min_version: '142.0' },
+          },
+        }
       : { key: EXTENSION_PUBLIC_KEY, minimum_chrome_version: '116' }),
   }),
 });
