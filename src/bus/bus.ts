@@ -141,6 +141,8 @@ export class Bus {
   private readonly sends: GroupCommitter<StoredEntry, boolean>;
   private readonly changes: GroupCommitter<Change, Delivery | Error | undefined>;
   private pumping: Promise<void> | undefined;
+  /** wake-ups of destinations freed by a finished retry, still running */
+  private readonly waking = new Set<Promise<void>>();
   private pumpAgain = false;
   /** deliveries may be due that no pump has claimed yet: new sends must queue behind them */
   private backlog = true;
@@ -190,14 +192,18 @@ export class Bus {
     if (settings) this.applyRetention(settings);
     this.started = true;
     const now = this.clock.now();
+    // Retries waiting from before: later messages to their destinations queue behind them.
+    this.book.track((await this.store.inState('queued')).filter((d) => d.attempts > 0));
     const orphans = await this.store.inState('sent');
     if (orphans.length) {
       const updated = await this.store.update(
         orphans.map((d) => [d.messageId, d.recipient]),
         (current) => (current?.state === 'sent' ? attemptFailed(current, now, INTERRUPTED, this.retry, this.random()) : undefined),
       );
-      this.emit(updated.filter((d): d is Delivery => d !== undefined));
+      this.changed(updated.filter((d): d is Delivery => d !== undefined));
     }
+    // A wake-up the last worker owed may have died with it: look at those queues afresh.
+    for (const address of this.book.retryingDestinations()) await this.wake(address);
     this.kick();
   }
 
@@ -267,8 +273,8 @@ export class Bus {
       const next = Math.min(...[...started, ...waiting].map((d) => d.dueAt ?? Number.POSITIVE_INFINITY));
       if (Number.isFinite(next)) this.armEarlier(next);
     }
-    this.emit(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
-    if (startNow) this.emit(fresh.flatMap((e) => e.deliveries));
+    this.changed(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
+    if (startNow) this.changed(fresh.flatMap((e) => e.deliveries));
     this.notify(notices);
     return stored;
   }
@@ -326,10 +332,10 @@ export class Bus {
     const { record, notices } = this.book.hold(request, now);
     this.notify(notices);
     if (request.strategy === 'graceful_degradation') {
-      const moved = await this.store.forRecipient(request.address, (d) =>
-        d.state === 'queued' ? this.book.admit(d, now, this.retry).deliveries : undefined,
+      const moved = await this.store.queuedFor(request.address, (d) =>
+        this.book.admit(d, now, this.retry).deliveries,
       );
-      this.emit([...moved.changed, ...moved.added]);
+      this.changed([...moved.changed, ...moved.added]);
       this.kick();
     }
     if (request.until !== undefined) this.armEarlier(request.until);
@@ -347,8 +353,8 @@ export class Bus {
   /** Makes a destination's waiting deliveries due now (the way to it is open again). */
   private async wake(address: string): Promise<void> {
     const now = this.clock.now();
-    const { changed } = await this.store.forRecipient(address, (d) =>
-      d.state === 'queued' && d.dueAt !== undefined && d.dueAt > now ? { ...d, dueAt: now } : undefined,
+    const { changed } = await this.store.queuedFor(address, (d) =>
+      d.dueAt !== undefined && d.dueAt > now ? { ...d, dueAt: now } : undefined,
     );
     if (changed.length) {
       this.backlog = true;
@@ -481,7 +487,8 @@ export class Bus {
       await this.sends.flushed();
       await this.changes.flushed();
       await this.book.flushed();
-      if (this.pumping) await this.pumping;
+      if (this.waking.size) await Promise.all(this.waking);
+      else if (this.pumping) await this.pumping;
       else if (attempts && this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1));
       else return;
     }
@@ -506,7 +513,7 @@ export class Bus {
         this.metrics.claimCommits++;
         this.metrics.deliveriesClaimed += result.claimed.length;
         for (const delivery of result.claimed) if (delivery.state === 'sent') void this.attempt(delivery);
-        this.emit([...result.claimed, ...result.added]);
+        this.changed([...result.claimed, ...result.added]);
         this.notify(notices);
         if (result.added.length) this.pumpAgain = true; // re-routed work is due now
         // A short batch means nothing else is due now; what becomes due later arrives with a kick or a timer.
@@ -620,7 +627,7 @@ export class Bus {
     );
     this.metrics.changeCommits++;
     this.metrics.changesCommitted += changes.length;
-    this.emit(written.filter((d): d is Delivery => d !== undefined));
+    this.changed(written.filter((d): d is Delivery => d !== undefined));
     return written.map((d, i) => errors.get(i) ?? d);
   }
 
@@ -693,8 +700,18 @@ export class Bus {
     if (this.envelopes.size > ENVELOPE_CACHE_SIZE) this.envelopes.delete(this.envelopes.keys().next().value!);
   }
 
-  private emit(deliveries: Delivery[]): void {
-    if (!deliveries.length || !this.listeners.size) return;
+  /**
+   * Every committed change passes here: the destination book follows retries (what they free may
+   * go now), then subscribers hear of it.
+   */
+  private changed(deliveries: Delivery[]): void {
+    if (!deliveries.length) return;
+    for (const address of this.book.track(deliveries)) {
+      const waking = this.wake(address).catch((error) => console.error('Switchboard: could not wake', address, error));
+      this.waking.add(waking);
+      void waking.finally(() => this.waking.delete(waking));
+    }
+    if (!this.listeners.size) return;
     const changes = deliveries.map((d) => {
       const last = d.history[d.history.length - 1];
       return { messageId: d.messageId, recipient: d.recipient, state: d.state, attempts: d.attempts, at: last.at, ...(last.note ? { note: last.note } : {}) };

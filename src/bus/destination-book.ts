@@ -33,8 +33,19 @@ export interface Notice {
 /** Re-checked this often while a hold has no end time, so nothing waits on a lost wake-up. */
 export const PARK_MS = 60 * 60_000;
 
+/** Whether `a` goes before `b` to the same destination: more urgent first, then older. */
+function precedes(a: Pick<Delivery, 'priority' | 'messageId'>, b: Pick<Delivery, 'priority' | 'messageId'>): boolean {
+  return a.priority < b.priority || (a.priority === b.priority && a.messageId < b.messageId);
+}
+
 export class DestinationBook {
   private readonly records = new Map<string, DestinationRecord>();
+  /**
+   * Per destination, the deliveries waiting for a retry. Nothing to that destination that comes
+   * after one of them may go first: messages reach an agent in their order. Rebuilt from the store
+   * on every start (`track`), so it survives the worker.
+   */
+  private readonly retrying = new Map<string, Map<string, Pick<Delivery, 'priority' | 'messageId' | 'dueAt'>>>();
   private readonly writes: GroupCommitter<DestinationRecord, undefined>;
   readonly policy: BreakerPolicy;
 
@@ -73,6 +84,12 @@ export class DestinationBook {
    * plus, for a re-route, the new delivery to the fallback. `notices` are holds that just ended.
    */
   admit(delivery: Delivery, now: number, retry: RetryPolicy): { deliveries: Delivery[]; notices: Notice[] } {
+    const ahead = this.waitingAhead(delivery);
+    if (ahead) {
+      // Woken when it finishes; at the latest, look again when it is next tried.
+      const until = Math.max(now + 1, ahead.dueAt ?? now + PARK_MS);
+      return { deliveries: [this.park(delivery, until, 'behind an earlier message to the same agent, which is being retried')], notices: [] };
+    }
     const before = this.get(delivery.recipient);
     const decision = gate(before, now);
     const notices = this.noticesBetween(before, decision.record);
@@ -97,12 +114,54 @@ export class DestinationBook {
       };
       return { deliveries: [rerouted, fallback], notices };
     }
-    // Wait for the destination, but not past the delivery's own deadline: it must expire on time.
-    const dueAt = Math.min(decision.until ?? now + PARK_MS, delivery.expiresAt ?? Number.POSITIVE_INFINITY);
-    const note = `waiting: ${decision.reason}`;
+    return { deliveries: [this.park(delivery, decision.until ?? now + PARK_MS, decision.reason)], notices };
+  }
+
+  /** Waits until `until` — but not past the delivery's own deadline: it must expire on time. */
+  private park(delivery: Delivery, until: number, reason: string): Delivery {
+    const dueAt = Math.min(until, delivery.expiresAt ?? Number.POSITIVE_INFINITY);
+    const note = `waiting: ${reason}`;
     const last = delivery.history.at(-1);
-    const history = last?.note === note ? delivery.history : [...delivery.history, { state: 'queued' as const, at: now, note }];
-    return { deliveries: [{ ...delivery, dueAt, history }], notices };
+    const history = last?.note === note ? delivery.history : [...delivery.history, { state: 'queued' as const, at: last?.at ?? dueAt, note }];
+    return { ...delivery, dueAt, history };
+  }
+
+  /** The earliest message being retried that must reach this delivery's destination first, if any. */
+  private waitingAhead(delivery: Delivery): Pick<Delivery, 'priority' | 'messageId' | 'dueAt'> | undefined {
+    let first: Pick<Delivery, 'priority' | 'messageId' | 'dueAt'> | undefined;
+    for (const other of this.retrying.get(delivery.recipient)?.values() ?? []) {
+      if (other.messageId !== delivery.messageId && precedes(other, delivery) && (!first || precedes(other, first))) first = other;
+    }
+    return first;
+  }
+
+  /** Destinations with retries waiting: after a restart their queues are looked at afresh. */
+  retryingDestinations(): string[] {
+    return [...this.retrying.keys()];
+  }
+
+  /**
+   * Follows deliveries as they change: one that went back to the queue after an attempt is being
+   * retried; one that finished no longer holds up its destination. Returns the destinations whose
+   * waiting deliveries may go now.
+   */
+  track(deliveries: Delivery[]): string[] {
+    const freed = new Set<string>();
+    for (const d of deliveries) {
+      const waiting = this.retrying.get(d.recipient);
+      const entry = { priority: d.priority, messageId: d.messageId, dueAt: d.dueAt };
+      if (d.state === 'queued' && d.attempts > 0) {
+        if (waiting) waiting.set(d.messageId, entry);
+        else this.retrying.set(d.recipient, new Map([[d.messageId, entry]]));
+      } else if (d.state === 'sent' && waiting?.has(d.messageId)) {
+        waiting.set(d.messageId, entry); // its retry is out: due again at the end of its lease
+      } else if (d.state !== 'queued' && d.state !== 'sent' && waiting?.delete(d.messageId)) {
+        // It reached the agent, or gave up: what waited behind it may go.
+        if (!waiting.size) this.retrying.delete(d.recipient);
+        freed.add(d.recipient);
+      }
+    }
+    return [...freed];
   }
 
   /** Records an attempt's result; says whether parked deliveries should be woken (the way is open again). */

@@ -52,8 +52,8 @@ export interface BusStore {
    * and, after those writes, the earliest `dueAt` left (so the caller needs no second read).
    */
   claimDue(now: number, limit: number, transition: Transition): Promise<{ claimed: Delivery[]; added: Delivery[]; nextDueAt: number | undefined }>;
-  /** In one transaction: every delivery to `recipient` through `transition`. */
-  forRecipient(recipient: string, transition: Transition): Promise<{ changed: Delivery[]; added: Delivery[] }>;
+  /** In one transaction: every queued delivery to `recipient` through `transition`. */
+  queuedFor(recipient: string, transition: Transition): Promise<{ changed: Delivery[]; added: Delivery[] }>;
   loadRules(): Promise<StoredRule[]>;
   /** Replaces every rule. */
   saveRules(rules: StoredRule[]): Promise<void>;

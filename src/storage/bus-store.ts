@@ -92,10 +92,10 @@ export class DexieBusStore implements BusStore {
     return extras.filter((_, i) => fresh[i]);
   }
 
-  forRecipient(recipient: string, transition: Transition) {
+  queuedFor(recipient: string, transition: Transition) {
     const { deliveries } = this.db;
     return this.db.transaction('rw', deliveries, async () => {
-      const current = await deliveries.where('recipient').equals(recipient).toArray();
+      const current = await deliveries.where('[recipient+state]').equals([recipient, 'queued']).toArray();
       const changed: Delivery[] = [];
       const extras: Delivery[] = [];
       for (const before of current) {

@@ -63,7 +63,7 @@ export const SCHEMA_V2 = {
   ...SCHEMA_V1,
   // retainUntil: only on messages that never had a delivery (every recipient dropped by a rule)
   messages: 'id, threadId, from, *terms, retainUntil',
-  deliveries: '[messageId+recipient], [priority+dueAt], dueAt, state, recipient, retainUntil',
+  deliveries: '[messageId+recipient], [priority+dueAt], dueAt, state, recipient, retainUntil, [recipient+state]',
   rules: 'id, position',
   destinations: 'address',
   archive: 'id, archivedAt',

@@ -161,3 +161,25 @@ describe('routing rules in the bus', () => {
     expect((await restarted.send({ from: SENDER, to: ['api:laptop/bot', 'test:local/a'], body: 'y' })).recipients).toEqual(['test:local/a']);
   });
 });
+
+describe('order per destination', () => {
+  it('keeps messages to one agent in order when retries would reorder them, across a restart', async () => {
+    const jitter = [0.99, 0.01, 0.7, 0.2, 0.5];
+    let n = 0;
+    const { make, scripted, clock, advance } = busFixture({ random: () => jitter[n++ % jitter.length] });
+    scripted.script = ({ attempt }) => (attempt === 1 ? { status: 'retry', reason: 'busy' } : { status: 'delivered' });
+    const bus = make();
+    await bus.start();
+    await bus.settled();
+    for (let i = 0; i < 5; i++) await bus.send({ from: SENDER, to: TAB, body: `m${i}` });
+    await bus.settled();
+    // A restart while the retries wait: the new worker rebuilds who waits behind whom.
+    clock.dropTimers();
+    const restarted = make();
+    await restarted.start();
+    for (let i = 0; i < 20; i++) await advance(1_000);
+    await restarted.settled();
+    const delivered = scripted.calls.filter((c) => c.attempt > 1).map((c) => c.text);
+    expect(delivered).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+});
