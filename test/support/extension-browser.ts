@@ -69,17 +69,26 @@ export async function launchExtension(options: { profileDir?: string } = {}): Pr
     },
     readStore: <T>(store: string) =>
       page.evaluate(
-        ({ name, database }) =>
-          new Promise<T[]>((resolve, reject) => {
+        async ({ name, database }) => {
+          // Never create the database by looking: one the hub has not made yet holds nothing.
+          if (!(await indexedDB.databases()).some((d) => d.name === database)) return [] as T[];
+          return new Promise<T[]>((resolve, reject) => {
             const open = indexedDB.open(database);
             open.onerror = () => reject(open.error);
             open.onsuccess = () => {
               const db = open.result;
-              const all = db.transaction(name, 'readonly').objectStore(name).getAll();
-              all.onsuccess = () => (db.close(), resolve(all.result as T[]));
-              all.onerror = () => (db.close(), reject(all.error));
+              try {
+                if (!db.objectStoreNames.contains(name)) return db.close(), resolve([]);
+                const all = db.transaction(name, 'readonly').objectStore(name).getAll();
+                all.onsuccess = () => (db.close(), resolve(all.result as T[]));
+                all.onerror = () => (db.close(), reject(all.error));
+              } catch (error) {
+                db.close();
+                reject(error);
+              }
             };
-          }),
+          });
+        },
         { name: store, database: store.startsWith('sink') ? SINK_DB_NAME : DB_NAME },
       ),
     async close({ keepProfile = false } = {}) {
