@@ -1,0 +1,230 @@
+/**
+ * The bus at 100,000 stored messages (`npm run bench:large`; issue 3). Each run starts a fresh
+ * profile, stores 100,000 delivered messages with a varied vocabulary, then measures:
+ *  - burst accept/deliver rate and paced latency (as bench/bus.bench.ts), against raw IndexedDB;
+ *  - search p50/p99 over 200 queries (one and two words), against a raw full scan of the same store;
+ *  - archive and purge time for 10,000 expired messages, against raw IndexedDB moving the same
+ *    number of records in the same batches.
+ * Prints a Markdown table and writes bench/results/large-latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { launchExtension, waitFor, type ExtensionBrowser } from '../test/support/extension-browser';
+import { burst, fmt, median, paced, percentile, rawReference } from './lib';
+import type { SendRequest } from '../src/protocol/envelope';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 2);
+const STORED = Number(process.env.BENCH_STORED ?? 100_000);
+const EXPIRED = 10_000;
+const FROM = 'extension:local/bench';
+
+/** Deterministic words and bodies: a vocabulary of 4,000 made-up words. */
+const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ru', 'ta', 'vo', 'shi', 'pe', 'da', 'gu', 'zo', 'fa', 'bi', 'xe', 'ny'];
+const word = (n: number) => SYLLABLES[n % 16] + SYLLABLES[(n >> 4) % 16] + SYLLABLES[(n >> 8) % 16] + (n >> 12 ? SYLLABLES[(n >> 12) % 16] : '');
+function bodyOf(i: number): string {
+  let seed = (i * 2_654_435_761) >>> 0;
+  const words: string[] = [];
+  for (let k = 0; k < 14; k++) {
+    seed = (seed * 1_103_515_245 + 12_345) >>> 0;
+    words.push(word(seed % 4_000));
+  }
+  return `note ${i}: ${words.join(' ')}`;
+}
+
+const unfinished = (s: { deliveries: Record<string, number> }) => s.deliveries.queued + s.deliveries.sent;
+
+async function fill(b: ExtensionBrowser): Promise<void> {
+  for (let i = 0; i < STORED; i += 1_000) {
+    const chunk: SendRequest[] = Array.from({ length: Math.min(1_000, STORED - i) }, (_, j) => ({ from: FROM, to: `test:local/stored-${j % 16}`, body: bodyOf(i + j) }));
+    await b.page.evaluate((list) => Promise.all(list.map((m) => window.switchboard.send(m as never))), chunk);
+    if (i % 20_000 === 0) await waitFor(() => b.hubStatus(), (s) => unfinished(s) < 5_000, 300_000, 'the backlog');
+  }
+  await waitFor(() => b.hubStatus(), (s) => unfinished(s) === 0, 300_000, 'the preload');
+}
+
+async function searchLatencies(b: ExtensionBrowser): Promise<number[]> {
+  const queries = Array.from({ length: 200 }, (_, i) => (i % 2 ? `${word((i * 37) % 4_000)} ${word((i * 91) % 4_000)}` : word((i * 53) % 4_000)));
+  return b.page.evaluate(async (list) => {
+    const out: number[] = [];
+    for (const q of list) {
+      const t = performance.now();
+      await window.switchboard.search(q, 50);
+      out.push(performance.now() - t);
+    }
+    return out;
+  }, queries);
+}
+
+/** The same question answered by reading every message: what the index saves. */
+async function scanReference(b: ExtensionBrowser): Promise<number> {
+  const worker = await b.worker();
+  const term = word(53);
+  return worker.evaluate(async (needle) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open('switchboard');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const times: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const t = performance.now();
+      await new Promise<void>((resolve) => {
+        const all = db.transaction('messages').objectStore('messages').getAll();
+        all.onsuccess = () => {
+          (all.result as { body: { text: string } }[]).filter((m) => m.body.text.includes(needle)).slice(0, 50);
+          resolve();
+        };
+      });
+      times.push(performance.now() - t);
+    }
+    db.close();
+    return times.sort((x, y) => x - y)[1];
+  }, term);
+}
+
+/** 10,000 messages that expire at once, then archive (and later purge) them, timed. */
+async function archiveAndPurge(b: ExtensionBrowser) {
+  await b.page.evaluate(() => window.switchboard.configureRetention({ ttlMs: { short: 60_000 }, archiveRetentionMs: 60_000 }));
+  const createdAt = Date.now() - 120_000; // relayed late: past its deadline on arrival
+  for (let i = 0; i < EXPIRED; i += 1_000) {
+    const chunk = Array.from({ length: 1_000 }, (_, j) => ({ from: FROM, to: 'claude-desktop:local/away', body: bodyOf(STORED + i + j), ttl: 'short', createdAt }));
+    await b.page.evaluate((list) => Promise.all(list.map((m) => window.switchboard.send(m as never))), chunk);
+  }
+  await waitFor(() => b.hubStatus(), (s) => s.deliveries.expired >= EXPIRED, 120_000, 'the messages to expire');
+  await new Promise((r) => setTimeout(r, 61_000)); // their retention (1 minute) passes
+  const archive = await b.page.evaluate(async () => {
+    const t = performance.now();
+    const result = await window.switchboard.sweep();
+    return { ms: performance.now() - t, ...result };
+  });
+  await new Promise((r) => setTimeout(r, 61_000)); // the archive's retention passes
+  const purge = await b.page.evaluate(async () => {
+    const t = performance.now();
+    const result = await window.switchboard.sweep();
+    return { ms: performance.now() - t, ...result };
+  });
+  return { archive, purge };
+}
+
+/** Raw IndexedDB moving the same number of records the same way: read by index, put elsewhere, delete, 500 a batch. */
+async function archiveReference(b: ExtensionBrowser): Promise<number> {
+  const worker = await b.worker();
+  return worker.evaluate(async (count) => {
+    const name = `bench-archive-${Date.now()}`;
+    const db = await new Promise<IDBDatabase>((resolve) => {
+      const open = indexedDB.open(name, 1);
+      open.onupgradeneeded = () => {
+        open.result.createObjectStore('live', { keyPath: 'id' }).createIndex('due', 'due');
+        open.result.createObjectStore('archive', { keyPath: 'id' });
+      };
+      open.onsuccess = () => resolve(open.result);
+    });
+    const done = (tx: IDBTransaction) => new Promise<void>((resolve) => (tx.oncomplete = () => resolve()));
+    const fill = db.transaction('live', 'readwrite', { durability: 'strict' });
+    for (let i = 0; i < count; i++) fill.objectStore('live').put({ id: `m${String(i).padStart(6, '0')}`, due: 1, body: 'x'.repeat(120), deliveries: [{ state: 'expired' }] });
+    await done(fill);
+    const t = performance.now();
+    for (let moved = 0; moved < count; moved += 500) {
+      const tx = db.transaction(['live', 'archive'], 'readwrite', { durability: 'strict' });
+      const batch = await new Promise<{ id: string }[]>((resolve) => {
+        const req = tx.objectStore('live').index('due').getAll(IDBKeyRange.upperBound(1), 500);
+        req.onsuccess = () => resolve(req.result);
+      });
+      for (const row of batch) {
+        tx.objectStore('archive').put(row);
+        tx.objectStore('live').delete(row.id);
+      }
+      await done(tx);
+    }
+    const ms = performance.now() - t;
+    db.close();
+    indexedDB.deleteDatabase(name);
+    return ms;
+  }, EXPIRED);
+}
+
+interface Row {
+  run: number;
+  fillMs: number;
+  acceptedPerSec: number;
+  deliveredPerSec: number;
+  rawPerSec: number;
+  p50: number;
+  p99: number;
+  busP99: number;
+  searchP50: number;
+  searchP99: number;
+  scanMs: number;
+  archive: { ms: number; archived: number; purged: number };
+  purge: { ms: number; archived: number; purged: number };
+  archiveRawMs: number;
+}
+
+async function main() {
+  const chromium = execFileSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version']).toString().trim();
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${chromium}, Node ${process.version}`;
+  console.log(`machine: ${machine}`);
+  const runs: Row[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const b = await launchExtension();
+    try {
+      const t = Date.now();
+      await fill(b);
+      const fillMs = Date.now() - t;
+      await new Promise((r) => setTimeout(r, 2_000));
+      const before = await b.hubStatus();
+      const accepted = await burst(b, Array.from({ length: 1_000 }, (_, i) => ({ from: FROM, to: `test:local/burst-${i % 8}`, body: bodyOf(i) })), 'client');
+      const after = await waitFor(() => b.hubStatus(), (s) => unfinished(s) === 0, 120_000, 'the burst');
+      const raw = await rawReference(b, accepted.ids, after.bus.sendCommits - before.bus.sendCommits);
+      const latency = await paced(b, Array.from({ length: 1_000 }, (_, i) => ({ from: FROM, to: `test:local/paced-${i % 8}`, body: bodyOf(i) })), 200);
+      const search = await searchLatencies(b);
+      const scan = await scanReference(b);
+      const { archive, purge } = await archiveAndPurge(b);
+      const archiveRaw = await archiveReference(b);
+      const row: Row = {
+        run,
+        fillMs,
+        acceptedPerSec: 1_000_000 / accepted.acceptMs,
+        deliveredPerSec: 1_000_000 / accepted.deliverMs,
+        rawPerSec: 1_000_000 / raw.ms,
+        p50: median(latency.endToEnd),
+        p99: percentile(latency.endToEnd, 99),
+        busP99: percentile(latency.inBus, 99),
+        searchP50: median(search),
+        searchP99: percentile(search, 99),
+        scanMs: scan,
+        archive,
+        purge,
+        archiveRawMs: archiveRaw,
+      };
+      runs.push(row);
+      console.log(JSON.stringify(row));
+    } finally {
+      await b.close();
+    }
+  }
+  const col = (f: (r: Row) => number) => median(runs.map(f));
+  const lines = [
+    `Machine: ${machine}. ${RUNS} runs, each on a fresh profile holding ${fmt(STORED)} delivered messages; medians of the runs.`,
+    '',
+    '| measure | bus | reference | bus ÷ reference |',
+    '| --- | ---: | ---: | ---: |',
+    `| burst of 1,000: accepted / s | ${fmt(col((r) => r.acceptedPerSec))} | ${fmt(col((r) => r.rawPerSec))} (raw IndexedDB, same records and batching) | ${fmt(col((r) => r.acceptedPerSec / r.rawPerSec), 2)} |`,
+    `| burst of 1,000: delivered / s | ${fmt(col((r) => r.deliveredPerSec))} | ${fmt(col((r) => r.rawPerSec))} | ${fmt(col((r) => r.deliveredPerSec / r.rawPerSec), 2)} |`,
+    `| paced 200/s: send → delivered p50 / p99, page to page | ${fmt(col((r) => r.p50), 1)} / ${fmt(col((r) => r.p99), 1)} ms | | |`,
+    `| paced 200/s: accepted → delivered p99, in the bus | ${fmt(col((r) => r.busP99))} ms | | |`,
+    `| search, 200 queries of 1–2 words: p50 / p99 | ${fmt(col((r) => r.searchP50), 1)} / ${fmt(col((r) => r.searchP99), 1)} ms | ${fmt(col((r) => r.scanMs))} ms (raw scan of every message, one query) | ${fmt(col((r) => r.searchP99 / r.scanMs), 3)} |`,
+    `| archive ${fmt(EXPIRED)} expired messages | ${fmt(col((r) => r.archive.ms))} ms | ${fmt(col((r) => r.archiveRawMs))} ms (raw IndexedDB moving ${fmt(EXPIRED)} records, 500 a batch) | ${fmt(col((r) => r.archive.ms / r.archiveRawMs), 2)} |`,
+    `| purge ${fmt(EXPIRED)} archived messages | ${fmt(col((r) => r.purge.ms))} ms | | |`,
+    `| storing ${fmt(STORED)} messages to begin with | ${fmt(col((r) => r.fillMs / 1000), 1)} s | | |`,
+  ];
+  console.log(`\n${lines.join('\n')}`);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/large-latest.json', JSON.stringify({ machine, date: new Date().toISOString(), runs }, null, 2));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

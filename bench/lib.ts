@@ -1,0 +1,119 @@
+/** What the benchmarks share: how a burst, a paced stream and the raw reference are measured. */
+import type { ExtensionBrowser } from '../test/support/extension-browser';
+import type { SendRequest } from '../src/protocol/envelope';
+
+export type Transport = 'client' | 'sendMessage';
+
+/** Sends all at once; times acceptance and delivery as seen by the page. */
+export function burst(b: ExtensionBrowser, list: SendRequest[], transport: Transport) {
+  return b.page.evaluate(async ({ messages, transport }) => {
+    const send = (message: unknown) =>
+      transport === 'client'
+        ? window.switchboard.send(message as never)
+        : chrome.runtime.sendMessage({ type: 'send', message }).then((r: { result: { id: string } }) => r.result);
+    const delivered = new Map<string, number>();
+    const port = chrome.runtime.connect({ name: 'switchboard/changes' });
+    let expected = new Set<string>();
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    port.onMessage.addListener((m: { changes: { messageId: string; state: string }[] }) => {
+      const now = performance.now();
+      for (const c of m.changes) if (c.state === 'delivered' && !delivered.has(c.messageId)) delivered.set(c.messageId, now);
+      if (expected.size && [...expected].every((id) => delivered.has(id))) resolveDone();
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const start = performance.now();
+    const results = await Promise.all(messages.map(send));
+    const accepted = performance.now();
+    expected = new Set(results.map((r) => r.id));
+    if ([...expected].every((id) => delivered.has(id))) resolveDone();
+    await done;
+    port.disconnect();
+    const last = Math.max(...[...expected].map((id) => delivered.get(id)!));
+    return { acceptMs: accepted - start, deliverMs: last - start, ids: [...expected] };
+  }, { messages: list, transport });
+}
+
+/** Sends at a steady rate; returns each message's send → delivered latency in ms. */
+export function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: number) {
+  return b.page.evaluate(
+    async ({ messages, rate }) => {
+      const send = (message: unknown) => window.switchboard.send(message as never);
+      const sentAt = new Map<string, number>();
+      const deliveredAt = new Map<string, number>();
+      const port = chrome.runtime.connect({ name: 'switchboard/changes' });
+      port.onMessage.addListener((m: { changes: { messageId: string; state: string }[] }) => {
+        const now = performance.now();
+        for (const c of m.changes) if (c.state === 'delivered' && !deliveredAt.has(c.messageId)) deliveredAt.set(c.messageId, now);
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      const start = performance.now();
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < messages.length; i++) {
+        const due = start + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        const t = performance.now();
+        pending.push(send(messages[i]).then((r) => void sentAt.set(r.id, t)));
+      }
+      await Promise.all(pending);
+      while ([...sentAt.keys()].some((id) => !deliveredAt.has(id))) await new Promise((r) => setTimeout(r, 20));
+      port.disconnect();
+      // The bus's own view: from the committed 'queued' step to 'delivered', as recorded (ms resolution).
+      const statuses = await Promise.all([...sentAt.keys()].map((id) => window.switchboard.status(id)));
+      const inBus = statuses.map(({ deliveries: [d] }) => d.history.find((h) => h.state === 'delivered')!.at - d.history[0].at);
+      return { endToEnd: [...sentAt].map(([id, t]) => deliveredAt.get(id)! - t), inBus };
+    },
+    { messages: list, rate: ratePerSecond },
+  );
+}
+
+/** Raw IndexedDB in the service worker: the same records, the same number of transactions, strict durability. */
+export async function rawReference(b: ExtensionBrowser, ids: string[], transactions: number) {
+  const idSet = new Set(ids);
+  const messages = (await b.readStore<{ id: string }>('messages')).filter((m) => idSet.has(m.id));
+  const deliveries = (await b.readStore<{ messageId: string }>('deliveries')).filter((d) => idSet.has(d.messageId));
+  const worker = await b.worker();
+  return worker.evaluate(
+    async ({ messages, deliveries, transactions }) => {
+      const name = `bench-raw-${Date.now()}`;
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const open = indexedDB.open(name, 1);
+        open.onupgradeneeded = () => {
+          open.result.createObjectStore('messages', { keyPath: 'id' });
+          const d = open.result.createObjectStore('deliveries', { keyPath: ['messageId', 'recipient'] });
+          d.createIndex('priorityDue', ['priority', 'dueAt']);
+          d.createIndex('dueAt', 'dueAt');
+          d.createIndex('state', 'state');
+          d.createIndex('recipient', 'recipient');
+        };
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      const perTx = Math.ceil(messages.length / transactions);
+      const start = performance.now();
+      for (let i = 0; i < messages.length; i += perTx) {
+        await new Promise<void>((resolve, reject) => {
+          const tx = db.transaction(['messages', 'deliveries'], 'readwrite', { durability: 'strict' });
+          for (const m of messages.slice(i, i + perTx)) tx.objectStore('messages').add(m);
+          for (const d of deliveries.slice(i, i + perTx)) tx.objectStore('deliveries').add(d);
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error);
+        });
+      }
+      const ms = performance.now() - start;
+      db.close();
+      indexedDB.deleteDatabase(name);
+      return { ms, perTx };
+    },
+    { messages, deliveries, transactions },
+  );
+}
+
+export const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+export const median = (values: number[]) => percentile(values, 50);
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
