@@ -1,6 +1,7 @@
 /** What the benchmarks share: how a burst, a paced stream and the raw reference are measured. */
 import type { ExtensionBrowser } from '../test/support/extension-browser';
 import type { SendRequest } from '../src/protocol/envelope';
+import { SCHEMA_V2 } from '../src/storage/db';
 
 export type Transport = 'client' | 'sendMessage';
 
@@ -68,24 +69,40 @@ export function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: n
   );
 }
 
-/** Raw IndexedDB in the service worker: the same records, the same number of transactions, strict durability. */
+/** A Dexie store schema ('key, index, *multi, [a+b]') as IndexedDB index definitions. */
+function indexesOf(schema: string): { name: string; keyPath: string | string[]; multiEntry: boolean }[] {
+  return schema
+    .split(',')
+    .slice(1)
+    .map((part) => part.trim())
+    .map((part) => {
+      const multiEntry = part.startsWith('*');
+      const name = part.replace(/^[*&]/, '');
+      const keyPath = name.startsWith('[') ? name.slice(1, -1).split('+') : name;
+      return { name, keyPath, multiEntry };
+    });
+}
+
+/**
+ * Raw IndexedDB in the service worker: the same records, into stores with the same indexes as the
+ * hub's schema, in the same number of transactions, with strict durability.
+ */
 export async function rawReference(b: ExtensionBrowser, ids: string[], transactions: number) {
   const idSet = new Set(ids);
   const messages = (await b.readStore<{ id: string }>('messages')).filter((m) => idSet.has(m.id));
   const deliveries = (await b.readStore<{ messageId: string }>('deliveries')).filter((d) => idSet.has(d.messageId));
   const worker = await b.worker();
+  const indexes = { messages: indexesOf(SCHEMA_V2.messages), deliveries: indexesOf(SCHEMA_V2.deliveries) };
   return worker.evaluate(
-    async ({ messages, deliveries, transactions }) => {
+    async ({ messages, deliveries, transactions, indexes }) => {
       const name = `bench-raw-${Date.now()}`;
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
         const open = indexedDB.open(name, 1);
         open.onupgradeneeded = () => {
-          open.result.createObjectStore('messages', { keyPath: 'id' });
+          const m = open.result.createObjectStore('messages', { keyPath: 'id' });
+          for (const i of indexes.messages) m.createIndex(i.name, i.keyPath, { multiEntry: i.multiEntry });
           const d = open.result.createObjectStore('deliveries', { keyPath: ['messageId', 'recipient'] });
-          d.createIndex('priorityDue', ['priority', 'dueAt']);
-          d.createIndex('dueAt', 'dueAt');
-          d.createIndex('state', 'state');
-          d.createIndex('recipient', 'recipient');
+          for (const i of indexes.deliveries) d.createIndex(i.name, i.keyPath, { multiEntry: i.multiEntry });
         };
         open.onsuccess = () => resolve(open.result);
         open.onerror = () => reject(open.error);
@@ -106,7 +123,7 @@ export async function rawReference(b: ExtensionBrowser, ids: string[], transacti
       indexedDB.deleteDatabase(name);
       return { ms, perTx };
     },
-    { messages, deliveries, transactions },
+    { messages, deliveries, transactions, indexes },
   );
 }
 

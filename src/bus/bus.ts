@@ -186,6 +186,7 @@ export class Bus {
    */
   async start(): Promise<void> {
     if (this.started) return;
+    await this.store.recover();
     await this.book.load();
     this.rules = await this.store.loadRules();
     const settings = await this.store.loadSetting<RetentionSettings>(RETENTION_SETTING);

@@ -142,8 +142,9 @@ export function gate(record: DestinationRecord, now: number): Gate {
   return { open: true, probe: false, record };
 }
 
-/** An attempt to this destination worked. */
+/** An attempt to this destination worked. A healthy destination's record stays the same object: nothing to write. */
 export function succeeded(record: DestinationRecord, now: number): DestinationRecord {
+  if (record.failures === 0 && !record.probing && record.breaker === 'closed' && !record.hold) return record;
   let next: DestinationRecord = { ...record, failures: 0, probing: false };
   if (record.hold?.strategy === 'exponential_backoff') next = release(next, now, 'a probe got through');
   if (record.breaker !== 'closed') next = withEvent({ ...next, breaker: 'closed', trips: 0, reopenAt: undefined }, { at: now, event: 'closed' });

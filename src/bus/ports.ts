@@ -41,6 +41,8 @@ export interface ListQuery {
 export type Transition = (current: Delivery) => Delivery | Delivery[] | undefined;
 
 export interface BusStore {
+  /** Brings what the store derives from its data (the search index) up to date after a stop; called by start(). */
+  recover(): Promise<void>;
   /**
    * Commits every entry in one transaction. An entry whose message id is already stored (or came
    * earlier in the same batch) is skipped: the result says, per entry, whether it was stored.

@@ -4,7 +4,8 @@ import { PRIORITIES, type Envelope } from '../protocol/envelope';
 import { byUrgency, DELIVERY_STATES, isFinished, type Delivery, type DeliveryState } from '../bus/delivery';
 import type { ArchivedMessage, BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
 import type { StoredMessage, SwitchboardDb } from './db';
-import { queryTerms, termsOf } from '../bus/search-terms';
+import { queryTerms } from '../bus/search-terms';
+import { SearchIndexer } from './search-indexer';
 import type { StoredRule } from '../bus/routing';
 import type { DestinationRecord } from '../bus/destinations';
 
@@ -12,8 +13,8 @@ type Key = [string, string];
 
 const asList = (result: Delivery | Delivery[] | undefined): Delivery[] => (result === undefined ? [] : Array.isArray(result) ? result : [result]);
 
-/** The envelope without what it is stored with (search terms, retention). */
-function envelopeOf({ terms: _, retainUntil: __, ...message }: StoredMessage): Envelope {
+/** The envelope without what it is stored with (its retention). */
+function envelopeOf({ retainUntil: _, ...message }: StoredMessage): Envelope {
   return message;
 }
 
@@ -36,20 +37,31 @@ export async function addEach<T, K>(table: Table<T, K>, items: T[]): Promise<boo
 }
 
 export class DexieBusStore implements BusStore {
-  constructor(private readonly db: SwitchboardDb) {}
+  private readonly indexer: SearchIndexer;
 
-  insert(entries: StoredEntry[]): Promise<boolean[]> {
+  constructor(private readonly db: SwitchboardDb) {
+    this.indexer = new SearchIndexer(db);
+  }
+
+  /** After a stop: index the messages the last worker committed but did not index. */
+  async recover(): Promise<void> {
+    await this.indexer.catchUp();
+  }
+
+  async insert(entries: StoredEntry[]): Promise<boolean[]> {
     const { messages, deliveries } = this.db;
-    return this.db.transaction('rw', messages, deliveries, async () => {
+    const stored = await this.db.transaction('rw', messages, deliveries, async () => {
       // Add first and let the primary key find duplicates: one request per message, not a read and a write.
-      const stored = await addEach(
+      const added = await addEach(
         messages,
-        entries.map((e) => ({ ...e.message, terms: termsOf(e.message), ...(e.retainUntil !== undefined ? { retainUntil: e.retainUntil } : {}) })),
+        entries.map((e) => (e.retainUntil !== undefined ? { ...e.message, retainUntil: e.retainUntil } : e.message)),
       );
       // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
-      await deliveries.bulkPut(entries.filter((_, i) => stored[i]).flatMap((e) => e.deliveries));
-      return stored;
+      await deliveries.bulkPut(entries.filter((_, i) => added[i]).flatMap((e) => e.deliveries));
+      return added;
     });
+    this.indexer.add(entries.filter((_, i) => stored[i]).map((e) => e.message));
+    return stored;
   }
 
   claimDue(now: number, limit: number, transition: Transition) {
@@ -109,9 +121,10 @@ export class DexieBusStore implements BusStore {
     });
   }
 
-  archiveDue(now: number, limit: number): Promise<number> {
-    const { messages, deliveries, archive } = this.db;
-    return this.db.transaction('rw', messages, deliveries, archive, async () => {
+  async archiveDue(now: number, limit: number): Promise<number> {
+    const { messages, deliveries, archive, searchIndex } = this.db;
+    await this.indexer.flushed(); // an entry written after its message left would never be removed
+    return this.db.transaction('rw', messages, deliveries, archive, searchIndex, async () => {
       const candidates = new Set<string>();
       for (const key of await deliveries.where('retainUntil').belowOrEqual(now).limit(limit * 4).primaryKeys()) candidates.add(key[0]);
       for (const id of await messages.where('retainUntil').belowOrEqual(now).limit(limit).primaryKeys()) candidates.add(id);
@@ -125,6 +138,7 @@ export class DexieBusStore implements BusStore {
       }
       await archive.bulkPut(archived);
       await messages.bulkDelete(archived.map((a) => a.id));
+      await searchIndex.bulkDelete(archived.map((a) => a.id));
       await deliveries.bulkDelete(archived.flatMap((a) => a.deliveries.map((d) => [d.messageId, d.recipient] as Key)));
       return archived.length;
     });
@@ -174,14 +188,15 @@ export class DexieBusStore implements BusStore {
    * first. Each word is looked up in the `terms` index — the rarest narrows the rest — never by a
    * scan of the messages.
    */
-  search(query: string, limit: number): Promise<StoredEntry[]> {
-    const { messages, deliveries } = this.db;
-    return this.db.transaction('r', messages, deliveries, async () => {
+  async search(query: string, limit: number): Promise<StoredEntry[]> {
+    const { messages, deliveries, searchIndex } = this.db;
+    await this.indexer.flushed(); // see every message accepted so far
+    return this.db.transaction('r', messages, deliveries, searchIndex, async () => {
       const { whole, prefix } = queryTerms(query);
       if (!whole.length && !prefix) return [];
       const sets: Set<string>[] = [];
-      for (const term of whole) sets.push(new Set(await messages.where('terms').equals(term).primaryKeys()));
-      if (prefix) sets.push(new Set(await messages.where('terms').startsWith(prefix).primaryKeys()));
+      for (const term of whole) sets.push(new Set(await searchIndex.where('terms').equals(term).primaryKeys()));
+      if (prefix) sets.push(new Set(await searchIndex.where('terms').startsWith(prefix).primaryKeys()));
       sets.sort((a, b) => a.size - b.size);
       const [smallest, ...rest] = sets;
       const ids = [...smallest].filter((id) => rest.every((set) => set.has(id)));
@@ -248,7 +263,10 @@ export class DexieBusStore implements BusStore {
       if (query.threadId !== undefined) filters.push(new Set(await messages.where('threadId').equals(query.threadId).primaryKeys()));
       if (query.agent !== undefined) {
         const sent = await messages.where('from').equals(query.agent).primaryKeys();
-        const received = await deliveries.where('recipient').equals(query.agent).primaryKeys();
+        const received = await deliveries
+          .where('[recipient+state]')
+          .between([query.agent, Dexie.minKey], [query.agent, Dexie.maxKey])
+          .primaryKeys();
         filters.push(new Set([...sent, ...received.map(([messageId]) => messageId)]));
       }
       if (query.state !== undefined) {

@@ -85,3 +85,13 @@ describe('holds', () => {
     expect(() => request({ strategy: 'snooze' })).toThrow(/^invalid hold: strategy: /);
   });
 });
+
+describe('records that do not change', () => {
+  it('keeps a healthy destination the same object on success, so nothing is written', () => {
+    const healthy = newDestination(ADDRESS);
+    expect(succeeded(healthy, T)).toBe(healthy);
+    expect(gate(healthy, T).record).toBe(healthy);
+    const recovering = failed(healthy, T, 'x', policy);
+    expect(succeeded(recovering, T)).not.toBe(recovering);
+  });
+});

@@ -19,6 +19,7 @@ const delivery = (messageId: string, state: Delivery['state'], at: number): Deli
 
 describe('schema migration v1 → v2', () => {
   it('indexes old messages for search and gives finished deliveries their retention', async () => {
+    // (the search index of version 2 is its own table, filled by the upgrade from the stored messages)
     const name = `migration-${Math.random()}`;
     // Written by version 1, as the first release stored them.
     const v1 = new Dexie(name);

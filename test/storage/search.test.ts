@@ -58,3 +58,30 @@ describe('full-text search', () => {
     expect(await bus.search('report', 2)).toHaveLength(2);
   });
 });
+
+describe('the search indexer', () => {
+  it('lets a search see a message the moment its send is accepted', async () => {
+    const { make } = busFixture();
+    const bus = make();
+    await bus.start();
+    const { id } = await bus.send({ from: SENDER, to: 'test:local/a', body: 'freshly accepted words' });
+    expect((await bus.search('freshly')).map((e) => e.message.id)).toEqual([id]);
+  });
+
+  it('indexes at the next start what a stopped worker committed but did not index', async () => {
+    const { make, db } = busFixture();
+    const first = make();
+    await first.start();
+    const indexed = await first.send({ from: SENDER, to: 'test:local/a', body: 'indexed before the stop' });
+    await first.search('indexed'); // flushes the indexer
+    // Committed by a worker that stopped before its indexer wrote: in messages, not in searchIndex.
+    const lost = { ...(await db.messages.get(indexed.id))!, id: '01ffffff-ffff-7fff-8fff-ffffffffffff', body: { text: 'committed then stopped' } };
+    await db.messages.add(lost);
+    expect(await db.searchIndex.get(lost.id)).toBeUndefined();
+
+    const restarted = make();
+    await restarted.start();
+    expect((await restarted.search('stopped')).map((e) => e.message.id)).toEqual([lost.id]);
+    expect((await restarted.search('indexed')).map((e) => e.message.id)).toEqual([indexed.id]);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Writes each message's full-text terms (`searchIndex`) just after its send commits, in batches,
+ * so that indexing costs the send nothing: a multi-entry index on the messages themselves cut raw
+ * insert speed by about a third (BENCHMARKS.md). A search first waits for what is pending, so it
+ * always sees every accepted message.
+ */
+import Dexie from 'dexie';
+import { termsOf } from '../bus/search-terms';
+import type { Envelope } from '../protocol/envelope';
+import type { SearchEntry, SwitchboardDb } from './db';
+
+/** How long the indexer waits for more messages before writing (ms), and the most it keeps waiting. */
+const DELAY_MS = 50;
+const MAX_QUEUED = 2_000;
+const CATCH_UP_PAGE = 2_000;
+
+export class SearchIndexer {
+  private queue: Pick<Envelope, 'id' | 'body'>[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private writing: Promise<void> | undefined;
+
+  constructor(private readonly db: SwitchboardDb) {}
+
+  /** Messages just committed: index them soon. */
+  add(messages: Pick<Envelope, 'id' | 'body'>[]): void {
+    if (!messages.length) return;
+    this.queue.push(...messages);
+    if (this.queue.length >= MAX_QUEUED) void this.write();
+    else this.timer ??= setTimeout(() => void this.write(), DELAY_MS);
+  }
+
+  /** Resolves when every message added so far is indexed. */
+  async flushed(): Promise<void> {
+    while (this.queue.length || this.writing) await this.write();
+  }
+
+  /**
+   * After a stop: index the newest messages that have no entry — the last worker committed them but
+   * did not live to index them. Call before new messages arrive.
+   */
+  async catchUp(): Promise<number> {
+    let indexed = 0;
+    let below: string | undefined;
+    for (;;) {
+      const page = await (below === undefined ? this.db.messages.orderBy(':id') : this.db.messages.where(':id').below(below))
+        .reverse()
+        .limit(CATCH_UP_PAGE)
+        .primaryKeys();
+      if (!page.length) return indexed;
+      const entries = await this.db.searchIndex.bulkGet(page);
+      const missing = page.filter((_, i) => !entries[i]);
+      if (!missing.length) return indexed;
+      const messages = (await this.db.messages.bulkGet(missing)).filter((m) => m !== undefined);
+      await this.db.searchIndex.bulkPut(messages.map(entryOf));
+      indexed += messages.length;
+      below = page.at(-1);
+    }
+  }
+
+  private write(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.writing ??= (async () => {
+      try {
+        while (this.queue.length) {
+          const batch = this.queue;
+          this.queue = [];
+          // Started from inside other transactions' zones: write in a transaction of its own.
+          await Dexie.ignoreTransaction(() => this.db.searchIndex.bulkPut(batch.map(entryOf)));
+        }
+      } finally {
+        this.writing = undefined;
+      }
+    })();
+    return this.writing;
+  }
+}
+
+function entryOf(message: Pick<Envelope, 'id' | 'body'>): SearchEntry {
+  return { id: message.id, terms: termsOf(message) };
+}
