@@ -153,6 +153,7 @@ interface Row {
   p50: number;
   p99: number;
   busP99: number;
+  sendP99: number;
   searchP50: number;
   searchP99: number;
   scanMs: number;
@@ -191,6 +192,7 @@ async function main() {
         p50: median(latency.endToEnd),
         p99: percentile(latency.endToEnd, 99),
         busP99: percentile(latency.inBus, 99),
+        sendP99: percentile(latency.sendToDelivered, 99),
         searchP50: median(search),
         searchP99: percentile(search, 99),
         scanMs: scan,
@@ -213,6 +215,7 @@ async function main() {
     `| burst of 1,000: accepted / s | ${fmt(col((r) => r.acceptedPerSec))} | ${fmt(col((r) => r.rawPerSec))} (raw IndexedDB, same records and batching) | ${fmt(col((r) => r.acceptedPerSec / r.rawPerSec), 2)} |`,
     `| burst of 1,000: delivered / s | ${fmt(col((r) => r.deliveredPerSec))} | ${fmt(col((r) => r.rawPerSec))} | ${fmt(col((r) => r.deliveredPerSec / r.rawPerSec), 2)} |`,
     `| paced 200/s: send → delivered p50 / p99, page to page | ${fmt(col((r) => r.p50), 1)} / ${fmt(col((r) => r.p99), 1)} ms | | |`,
+    `| paced 200/s: send() → delivery recorded p99 | ${fmt(col((r) => r.sendP99))} ms | | |`,
     `| paced 200/s: accepted → delivered p99, in the bus | ${fmt(col((r) => r.busP99))} ms | | |`,
     `| search, 200 queries of 1–2 words: p50 / p99 | ${fmt(col((r) => r.searchP50), 1)} / ${fmt(col((r) => r.searchP99), 1)} ms | ${fmt(col((r) => r.scanMs))} ms (raw scan of every message, one query) | ${fmt(col((r) => r.searchP99 / r.scanMs), 3)} |`,
     `| archive ${fmt(EXPIRED)} expired messages | ${fmt(col((r) => r.archive.ms))} ms | ${fmt(col((r) => r.archiveRawMs))} ms (raw IndexedDB moving ${fmt(EXPIRED)} records, 500 a batch) | ${fmt(col((r) => r.archive.ms / r.archiveRawMs), 2)} |`,

@@ -41,6 +41,7 @@ export function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: n
     async ({ messages, rate }) => {
       const send = (message: unknown) => window.switchboard.send(message as never);
       const sentAt = new Map<string, number>();
+      const sentWall = new Map<string, number>();
       const deliveredAt = new Map<string, number>();
       const port = chrome.runtime.connect({ name: 'switchboard/changes' });
       port.onMessage.addListener((m: { changes: { messageId: string; state: string }[] }) => {
@@ -55,7 +56,8 @@ export function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: n
         const wait = due - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
         const t = performance.now();
-        pending.push(send(messages[i]).then((r) => void sentAt.set(r.id, t)));
+        const wall = Date.now();
+        pending.push(send(messages[i]).then((r) => void (sentAt.set(r.id, t), sentWall.set(r.id, wall))));
       }
       await Promise.all(pending);
       while ([...sentAt.keys()].some((id) => !deliveredAt.has(id))) await new Promise((r) => setTimeout(r, 20));
@@ -63,7 +65,9 @@ export function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: n
       // The bus's own view: from the committed 'queued' step to 'delivered', as recorded (ms resolution).
       const statuses = await Promise.all([...sentAt.keys()].map((id) => window.switchboard.status(id)));
       const inBus = statuses.map(({ deliveries: [d] }) => d.history.find((h) => h.state === 'delivered')!.at - d.history[0].at);
-      return { endToEnd: [...sentAt].map(([id, t]) => deliveredAt.get(id)! - t), inBus };
+      // From the page's send() to the delivery the worker recorded: wall-clock times (ms) on one machine.
+      const sendToDelivered = statuses.map(({ message, deliveries: [d] }) => d.history.find((h) => h.state === 'delivered')!.at - sentWall.get(message.id)!);
+      return { endToEnd: [...sentAt].map(([id, t]) => deliveredAt.get(id)! - t), inBus, sendToDelivered };
     },
     { messages: list, rate: ratePerSecond },
   );

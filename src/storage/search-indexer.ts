@@ -1,6 +1,6 @@
 /**
- * Writes each message's full-text terms (`searchIndex`) just after its send commits, in batches,
- * so that indexing costs the send nothing: a multi-entry index on the messages themselves cut raw
+ * Writes each message's full-text terms (`searchIndex`) after its send commits, in batches, when the
+ * bus is idle, so that indexing costs the send and its delivery nothing: a multi-entry index on the messages themselves cut raw
  * insert speed by about a third (BENCHMARKS.md). A search first waits for what is pending, so it
  * always sees every accepted message.
  */
@@ -9,9 +9,13 @@ import { termsOf } from '../bus/search-terms';
 import type { Envelope } from '../protocol/envelope';
 import type { SearchEntry, SwitchboardDb } from './db';
 
-/** How long the indexer waits for more messages before writing (ms), and the most it keeps waiting. */
-const DELAY_MS = 50;
-const MAX_QUEUED = 2_000;
+/**
+ * Indexing runs at low priority: once sends have paused this long (ms), or when this many messages
+ * wait — so during a stream it does not compete with deliveries for IndexedDB. A search (and the
+ * archive) makes it write at once.
+ */
+const IDLE_MS = 250;
+const MAX_QUEUED = 5_000;
 const CATCH_UP_PAGE = 2_000;
 
 export class SearchIndexer {
@@ -25,8 +29,10 @@ export class SearchIndexer {
   add(messages: Pick<Envelope, 'id' | 'body'>[]): void {
     if (!messages.length) return;
     this.queue.push(...messages);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.queue.length >= MAX_QUEUED) void this.write();
-    else this.timer ??= setTimeout(() => void this.write(), DELAY_MS);
+    else this.timer = setTimeout(() => void this.write(), IDLE_MS);
   }
 
   /** Resolves when every message added so far is indexed. */
