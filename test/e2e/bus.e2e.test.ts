@@ -140,8 +140,9 @@ describe('the hub in Chromium', () => {
     // that is, the client asks again on a new port, and the hub recognises its id (the resend itself
     // is tested deterministically in test/client/hub-client.test.ts).
     const inFlight = sendAll(b, messages.slice(450, 500), 'client');
-    await b.stopWorker();
+    // Taken before asking: the client's resends may start the new worker before the stop call returns.
     const stoppedAt = Date.now();
+    await b.stopWorker();
     // Read right after the stop (IndexedDB from the page does not wake the worker; the client's
     // resends may): retries pending now were pending across the stop.
     const acrossStop = await b.readStore<Delivery>('deliveries');
