@@ -21,7 +21,8 @@ afterEach(async () => {
 it('delivers 200 pending messages exactly once, in order per destination, after a browser restart, holds honoured', { timeout: 180_000 }, async () => {
   const first = await launchExtension();
   open.push(first);
-  const resumeAt = Date.now() + 12_000;
+  // Far enough ahead that the restart and every retry finish first, even on a slow machine.
+  const resumeAt = Date.now() + 25_000;
   await first.page.evaluate(
     ({ paused, held, resumeAt }) =>
       Promise.all([
