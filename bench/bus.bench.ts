@@ -18,10 +18,8 @@
  * Prints a Markdown table and writes bench/results/latest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { execFileSync } from 'node:child_process';
 import { launchExtension, waitFor, type ExtensionBrowser } from '../test/support/extension-browser';
-import { burst, fmt, median, paced, percentile, rawReference } from './lib';
+import { burst, fmt, median, paced, percentile, rawReference, machineDescription } from './lib';
 import type { HubStatus } from '../src/protocol/runtime';
 import type { SendRequest } from '../src/protocol/envelope';
 
@@ -54,8 +52,7 @@ async function preload(b: ExtensionBrowser): Promise<void> {
 }
 
 async function main() {
-  const chromiumVersion = execFileSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version']).toString().trim();
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${chromiumVersion}, Node ${process.version}`;
+  const machine = machineDescription();
   console.log(`machine: ${machine}`);
   const runs: Record<string, unknown>[] = [];
 

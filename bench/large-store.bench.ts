@@ -8,10 +8,8 @@
  * Prints a Markdown table and writes bench/results/large-latest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { execFileSync } from 'node:child_process';
 import { launchExtension, waitFor, type ExtensionBrowser } from '../test/support/extension-browser';
-import { burst, fmt, median, paced, percentile, rawReference } from './lib';
+import { burst, fmt, median, paced, percentile, rawReference, machineDescription } from './lib';
 import type { SendRequest } from '../src/protocol/envelope';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
@@ -163,8 +161,7 @@ interface Row {
 }
 
 async function main() {
-  const chromium = execFileSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version']).toString().trim();
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${chromium}, Node ${process.version}`;
+  const machine = machineDescription();
   console.log(`machine: ${machine}`);
   const runs: Row[] = [];
   for (let run = 1; run <= RUNS; run++) {

@@ -1,5 +1,13 @@
 /** What the benchmarks share: how a burst, a paced stream and the raw reference are measured. */
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
 import type { ExtensionBrowser } from '../test/support/extension-browser';
+
+/** The machine a benchmark ran on, for its report. */
+export function machineDescription(): string {
+  const chromium = execFileSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version']).toString().trim();
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${chromium}, Node ${process.version}`;
+}
 import type { SendRequest } from '../src/protocol/envelope';
 import { SCHEMA_V2 } from '../src/storage/db';
 

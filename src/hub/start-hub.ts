@@ -90,70 +90,73 @@ function isOwnPage(sender: Browser.runtime.MessageSender | undefined): boolean {
   return sender?.id === browser.runtime.id && (sender.url?.startsWith(browser.runtime.getURL('/')) ?? false);
 }
 
-async function answer({ bus, directory, workerStarts }: Hub, input: unknown, startedAt: number): Promise<HubResponse> {
+async function answer(hub: Hub, input: unknown, startedAt: number): Promise<HubResponse> {
   try {
-    const request = parseOrThrow(HubRequest, input, 'request');
-    switch (request.type) {
-      case 'send': {
-        const receipt = await bus.send(request.message);
-        // The sender is valid now: remember it, so broadcast reaches it.
-        await directory.noteAgent((request.message as { from: string }).from);
-        return { ok: true, result: receipt };
-      }
-      case 'status': {
-        const status = await bus.status(request.id);
-        return status ? { ok: true, result: status } : { ok: false, error: `no message ${request.id}` };
-      }
-      case 'list': {
-        const { type: _, ...query } = request;
-        return { ok: true, result: (await bus.list(query)).map(withoutAttachmentData) };
-      }
-      case 'ack':
-        return { ok: true, result: await bus.ack(request.id, request.recipient) };
-      case 'hub-status': {
-        const status: HubStatus = {
-          extensionId: browser.runtime.id,
-          workerStarts,
-          startedAt,
-          deliveries: await bus.counts(),
-          bus: { ...bus.metrics },
-        };
-        return { ok: true, result: status };
-      }
-      case 'subscribe':
-        await directory.subscribe(request.agent, request.topic);
-        return { ok: true, result: { topics: await directory.topicsOf(request.agent) } };
-      case 'unsubscribe':
-        await directory.unsubscribe(request.agent, request.topic);
-        return { ok: true, result: { topics: await directory.topicsOf(request.agent) } };
-      case 'search':
-        return { ok: true, result: (await bus.search(request.query, request.limit)).map(withoutAttachmentData) };
-      case 'rules':
-        return { ok: true, result: bus.listRules() };
-      case 'rule-put':
-        return { ok: true, result: await bus.putRule(request.rule) };
-      case 'rule-delete':
-        await bus.deleteRule(request.id);
-        return { ok: true, result: bus.listRules() };
-      case 'rules-reorder':
-        return { ok: true, result: await bus.reorderRules(request.ids) };
-      case 'destinations':
-        return { ok: true, result: bus.destinations() };
-      case 'hold':
-        return { ok: true, result: await bus.hold(request.hold) };
-      case 'release':
-        return { ok: true, result: await bus.release(request.address) };
-      case 'retention':
-        return { ok: true, result: bus.retention() };
-      case 'retention-put':
-        return { ok: true, result: await bus.configureRetention(request.settings) };
-      case 'archive-export':
-        return { ok: true, result: await bus.exportArchive(request.since, request.limit) };
-      case 'sweep':
-        return { ok: true, result: await bus.sweep() };
-    }
+    return { ok: true, result: await dispatch(hub, parseOrThrow(HubRequest, input, 'request'), startedAt) };
   } catch (error) {
     if (!(error instanceof ValidationError)) console.error('Switchboard request failed', error);
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** What a request asks for; throws (with a message for the page) when it cannot be done. */
+async function dispatch({ bus, directory, workerStarts }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
+  switch (request.type) {
+    case 'send': {
+      const receipt = await bus.send(request.message);
+      // The sender is valid now: remember it, so broadcast reaches it.
+      await directory.noteAgent((request.message as { from: string }).from);
+      return receipt;
+    }
+    case 'status': {
+      const status = await bus.status(request.id);
+      if (!status) throw new Error(`no message ${request.id}`);
+      return status;
+    }
+    case 'list': {
+      const { type: _, ...query } = request;
+      return (await bus.list(query)).map(withoutAttachmentData);
+    }
+    case 'ack':
+      return bus.ack(request.id, request.recipient);
+    case 'hub-status':
+      return {
+        extensionId: browser.runtime.id,
+        workerStarts,
+        startedAt,
+        deliveries: await bus.counts(),
+        bus: { ...bus.metrics },
+      } satisfies HubStatus;
+    case 'subscribe':
+      await directory.subscribe(request.agent, request.topic);
+      return { topics: await directory.topicsOf(request.agent) };
+    case 'unsubscribe':
+      await directory.unsubscribe(request.agent, request.topic);
+      return { topics: await directory.topicsOf(request.agent) };
+    case 'search':
+      return (await bus.search(request.query, request.limit)).map(withoutAttachmentData);
+    case 'rules':
+      return bus.listRules();
+    case 'rule-put':
+      return bus.putRule(request.rule);
+    case 'rule-delete':
+      await bus.deleteRule(request.id);
+      return bus.listRules();
+    case 'rules-reorder':
+      return bus.reorderRules(request.ids);
+    case 'destinations':
+      return bus.destinations();
+    case 'hold':
+      return bus.hold(request.hold);
+    case 'release':
+      return bus.release(request.address);
+    case 'retention':
+      return bus.retention();
+    case 'retention-put':
+      return bus.configureRetention(request.settings);
+    case 'archive-export':
+      return bus.exportArchive(request.since, request.limit);
+    case 'sweep':
+      return bus.sweep();
   }
 }

@@ -83,42 +83,37 @@ export class DexieBusStore implements BusStore {
       } else {
         due.sort(byUrgency);
       }
-      const claimed: Delivery[] = [];
-      const extras: Delivery[] = [];
-      for (const before of due) {
-        const [after, ...added] = asList(transition(before));
-        if (after) claimed.push(after);
-        extras.push(...added);
-      }
-      await deliveries.bulkPut(claimed);
-      const added = await this.addAbsent(extras);
+      const { changed: claimed, added } = await this.apply(due, transition);
       const next = await deliveries.orderBy('dueAt').first();
       return { claimed, added, nextDueAt: next?.dueAt };
     });
-  }
-
-  /** Inserts deliveries whose key is not taken yet (a re-route to an agent that already has the message adds nothing). */
-  private async addAbsent(extras: Delivery[]): Promise<Delivery[]> {
-    if (!extras.length) return [];
-    const fresh = await addEach(this.db.deliveries, extras);
-    return extras.filter((_, i) => fresh[i]);
   }
 
   queuedFor(recipient: string, transition: Transition) {
     const { deliveries } = this.db;
     return this.db.transaction('rw', deliveries, async () => {
       const current = await deliveries.where('[recipient+state]').equals([recipient, 'queued']).toArray();
-      const changed: Delivery[] = [];
-      const extras: Delivery[] = [];
-      for (const before of current) {
-        const [after, ...added] = asList(transition(before));
-        if (after) changed.push(after);
-        extras.push(...added);
-      }
-      await deliveries.bulkPut(changed);
-      const added = await this.addAbsent(extras);
-      return { changed, added };
+      return this.apply(current, transition);
     });
+  }
+
+  /**
+   * Inside the caller's transaction: passes each delivery through `transition` and writes what it
+   * returns; the extra deliveries it adds go in only where the key is not taken (a re-route to an
+   * agent that already has the message adds nothing).
+   */
+  private async apply(current: Delivery[], transition: Transition): Promise<{ changed: Delivery[]; added: Delivery[] }> {
+    const changed: Delivery[] = [];
+    const extras: Delivery[] = [];
+    for (const before of current) {
+      const [after, ...more] = asList(transition(before));
+      if (after) changed.push(after);
+      extras.push(...more);
+    }
+    await this.db.deliveries.bulkPut(changed);
+    if (!extras.length) return { changed, added: [] };
+    const fresh = await addEach(this.db.deliveries, extras);
+    return { changed, added: extras.filter((_, i) => fresh[i]) };
   }
 
   async archiveDue(now: number, limit: number): Promise<number> {
