@@ -26,7 +26,6 @@ import {
   INTERRUPTED,
   retentionOf,
   isExpired,
-  startAttempt,
   type Delivery,
   type RetryPolicy,
 } from './delivery';

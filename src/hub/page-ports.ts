@@ -34,15 +34,16 @@ export function serveChanges(port: Port, bus: Promise<Bus>): void {
 
 /** Answers framed requests; answers that complete together go back in one frame. */
 export function serveRequests(port: Port, answer: (request: unknown) => Promise<HubResponse>): void {
-  const reply = frameBatcher<ResponseFrame['responses'][number]>(
-    (responses) => {
+  type Sized = { entry: ResponseFrame['responses'][number]; size: number };
+  const reply = frameBatcher<Sized>(
+    (items) => {
       try {
-        port.postMessage({ responses } satisfies ResponseFrame);
+        port.postMessage({ responses: items.map((i) => i.entry) } satisfies ResponseFrame);
       } catch {
         // The page went away: it asks again on a new port.
       }
     },
-    ({ response }) => responseSize(response),
+    ({ size }) => size,
   );
   port.onMessage.addListener((frame: RequestFrame) => {
     if (!Array.isArray(frame?.requests)) return;
@@ -50,18 +51,18 @@ export function serveRequests(port: Port, answer: (request: unknown) => Promise<
       if (typeof seq !== 'number') continue;
       void answer(request)
         .catch((error: unknown): HubResponse => ({ ok: false, error: error instanceof Error ? error.message : String(error) }))
-        .then((response) => reply({ seq, response: fitsAFrame(response) }));
+        .then((response) => reply(sized(seq, response)));
     }
   });
 }
 
-function responseSize(response: HubResponse): number {
-  return JSON.stringify(response).length;
-}
-
-/** An answer too large for one port message becomes an error that says so, rather than a lost frame. */
-function fitsAFrame(response: HubResponse): HubResponse {
-  const size = responseSize(response);
-  if (size <= FRAME_LIMITS.weight) return response;
-  return { ok: false, error: `the answer is too large to send (${size} characters, at most ${FRAME_LIMITS.weight}): ask for fewer messages` };
+/** An answer with its size, measured once; one too large for a port message becomes an error that says so. */
+function sized(seq: number, response: HubResponse): { entry: { seq: number; response: HubResponse }; size: number } {
+  const size = JSON.stringify(response).length;
+  if (size <= FRAME_LIMITS.weight) return { entry: { seq, response }, size };
+  const error: HubResponse = {
+    ok: false,
+    error: `the answer is too large to send (${size} characters, at most ${FRAME_LIMITS.weight}): ask for fewer messages`,
+  };
+  return { entry: { seq, response: error }, size: 200 };
 }

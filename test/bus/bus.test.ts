@@ -137,7 +137,7 @@ describe('Bus: retries', () => {
   });
 
   it('fails for good after the last attempt, saying why', async () => {
-    const { make, clock, scripted, advance } = busFixture({ retry: { maxAttempts: 3 } });
+    const { make, scripted, advance } = busFixture({ retry: { maxAttempts: 3 } });
     const bus = make();
     await bus.start();
     scripted.script = () => ({ status: 'retry', reason: 'tab closed' });
@@ -156,7 +156,7 @@ describe('Bus: retries', () => {
   });
 
   it('fails at once on a permanent error, and counts a thrown error as retryable', async () => {
-    const { make, clock, scripted, advance } = busFixture();
+    const { make, scripted, advance } = busFixture();
     const bus = make();
     await bus.start();
     scripted.script = ({ envelope, attempt }) => {
@@ -225,7 +225,7 @@ describe('Bus: retries', () => {
   });
 
   it('times out an attempt that never answers and ignores its late answer', async () => {
-    const { make, clock, scripted, advance } = busFixture({ retry: { attemptTimeoutMs: 5_000 } });
+    const { make, clock, scripted } = busFixture({ retry: { attemptTimeoutMs: 5_000 } });
     const bus = make();
     await bus.start();
     let release!: () => void;
@@ -276,7 +276,7 @@ describe('Bus: priority', () => {
 
 describe('Bus: dedupe and exactly one effect', () => {
   it('dedupes a redelivery at the receiver when the confirmation was lost', async () => {
-    const { make, clock, db, advance, sinkDb } = busFixture();
+    const { make, advance, sinkDb } = busFixture();
     const bus = make();
     await bus.start();
     const to = 'test:local/lose-1.a';
@@ -312,7 +312,7 @@ describe('Bus: dedupe and exactly one effect', () => {
 
 describe('Bus: acks', () => {
   it('redelivers when no ack comes in time, and fails after the last attempt', async () => {
-    const { make, clock, db, advance, sinkDb } = busFixture({ retry: { ackTimeoutMs: 10_000, maxAttempts: 2 } });
+    const { make, advance, sinkDb } = busFixture({ retry: { ackTimeoutMs: 10_000, maxAttempts: 2 } });
     const bus = make();
     await bus.start();
     const to = 'test:local/noack';
@@ -361,7 +361,7 @@ describe('Bus: acks', () => {
 
 describe('Bus: TTL', () => {
   it('expires what could not be delivered before its TTL', async () => {
-    const { make, clock, scripted, advance } = busFixture({ ttlMs: { short: 5_000 } });
+    const { make, scripted, advance } = busFixture({ ttlMs: { short: 5_000 } });
     const bus = make();
     await bus.start();
     scripted.script = () => ({ status: 'retry', reason: 'offline' });
