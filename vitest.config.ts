@@ -9,8 +9,17 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.e2e.test.ts'],
+          exclude: ['test/**/*.e2e.test.ts', 'test/native-host/**'],
           setupFiles: ['fake-indexeddb/auto'],
+        },
+      },
+      {
+        // The native host: Node only, real files and sockets in temporary folders.
+        test: {
+          name: 'host',
+          include: ['test/native-host/**/*.test.ts'],
+          exclude: ['test/**/*.e2e.test.ts'],
+          environment: 'node',
         },
       },
       {

@@ -227,6 +227,7 @@ export class Bus {
       createdAt: request.createdAt ?? now,
       hops: request.hops,
       ackRequired: request.ackRequired,
+      ...(request.headers ? { headers: request.headers } : {}),
     };
     const routed = route(message, this.rules);
     const recipients = await this.expand(message.from, routed.recipients);

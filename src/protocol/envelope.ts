@@ -40,6 +40,7 @@ export const LIMITS = {
   /** all attachments of a message together (~12 MB of data): a message must fit one port message */
   attachmentsTotalBase64Chars: 16_000_000,
   maxHops: 8,
+  headers: 16,
 } as const;
 
 export const MessageId = z.uuid({ version: 'v7', error: 'expected a message id (a UUIDv7)' });
@@ -89,6 +90,22 @@ const Recipients = z
   .refine((to) => new Set(to).size === to.length, { error: 'recipients repeat an address' });
 
 const ThreadId = z.string().min(1).max(100);
+
+/**
+ * Small string labels that travel with a message unchanged, for the systems it came from or goes
+ * to: the local API keeps a bridge client's free-text `type` here, so it reaches the receiver as
+ * it was sent. Never interpreted by the bus.
+ */
+const HEADER_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const Headers = z
+  .record(z.string(), z.string().max(1_000, { error: 'a header value is at most 1,000 characters' }))
+  .superRefine((headers, context) => {
+    const names = Object.keys(headers);
+    if (names.length > LIMITS.headers) context.addIssue({ code: 'custom', message: `at most ${LIMITS.headers} headers` });
+    for (const name of names.filter((name) => !HEADER_NAME.test(name))) {
+      context.addIssue({ code: 'custom', path: [name], message: 'header names are lower-case letters, digits and -, at most 64' });
+    }
+  });
 const Timestamp = z.int().nonnegative();
 
 /** A complete envelope, as stored and as carried between hub, host and peers. */
@@ -106,6 +123,7 @@ export const Envelope = z.strictObject({
   createdAt: Timestamp,
   hops: z.int().min(0).max(LIMITS.maxHops, { error: `hop limit of ${LIMITS.maxHops} exceeded` }),
   ackRequired: z.boolean(),
+  headers: Headers.optional(),
 });
 export type Envelope = z.infer<typeof Envelope>;
 
@@ -130,6 +148,7 @@ export const SendRequest = z.strictObject({
   createdAt: Timestamp.optional(),
   hops: z.int().min(0).max(LIMITS.maxHops, { error: `hop limit of ${LIMITS.maxHops} exceeded` }).default(0),
   ackRequired: z.boolean().default(false),
+  headers: Headers.optional(),
 });
 export type SendRequest = z.input<typeof SendRequest>;
 export type ParsedSendRequest = z.output<typeof SendRequest>;

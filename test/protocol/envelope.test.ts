@@ -35,6 +35,17 @@ describe('envelopes', () => {
     });
   });
 
+  it('carries headers unchanged, and names a bad one', () => {
+    const headers = { 'bridge-type': 'claude_response', 'bridge-payload': 'json' };
+    expect(parseOrThrow(SendRequest, { ...valid, headers }, 'message').headers).toEqual(headers);
+    expect(() => parseOrThrow(SendRequest, { ...valid, headers: { 'Bad Name': 'x' } }, 'message')).toThrow(
+      'headers.Bad Name: header names are lower-case letters, digits and -, at most 64',
+    );
+    expect(() => parseOrThrow(SendRequest, { ...valid, headers: { a: 'x'.repeat(1_001) } }, 'message')).toThrow('headers.a: a header value is at most 1,000 characters');
+    const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`h${i}`, 'x']));
+    expect(() => parseOrThrow(SendRequest, { ...valid, headers: many }, 'message')).toThrow('headers: at most 16 headers');
+  });
+
   it('takes code blocks and attachments', () => {
     const body = {
       text: 'see attached',

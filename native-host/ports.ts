@@ -1,0 +1,55 @@
+/**
+ * What the parts of the host daemon need from one another, so each is built and tested alone:
+ * the local API and the webhooks talk to a HostCore; the core owns the journals and the hub link.
+ */
+import type { Envelope, SendRequest } from '../src/protocol/envelope';
+
+/** A message the hub handed to the host for one of its agents (an API client), kept in its inbox. */
+export interface InboxMessage {
+  /** the inbox journal's sequence number: increases with arrival */
+  seq: number;
+  /** the agent it is for, e.g. `api:local/ci-bot` */
+  recipient: string;
+  envelope: Envelope;
+  /** when the host received it (ms since epoch) */
+  receivedAt: number;
+  /** when the recipient acked it, if it has */
+  ackedAt?: number;
+}
+
+export type HostEvent =
+  | { type: 'message-in'; messageId: string; from: string; to: string[]; kind: string; at: number }
+  | { type: 'message-out'; messageId: string; recipient: string; kind: string; at: number }
+  | { type: 'ack'; messageId: string; recipient: string; at: number }
+  | { type: 'hub'; connected: boolean; at: number }
+  | { type: 'delivery-failed'; messageId: string; recipient: string; reason: string; at: number }
+  | { type: 'alert'; severity: 'info' | 'warning' | 'critical'; text: string; at: number };
+
+export interface HostStatus {
+  version: string;
+  device: string;
+  startedAt: number;
+  hubConnected: boolean;
+  journal: { records: number; bytes: number; writable: boolean };
+  inbox: { messages: number };
+}
+
+export interface HostCore {
+  /**
+   * Journals a message from outside durably (fsync) and queues it for the hub; resolves with its id
+   * once it is on disk. The request is validated first: throws ValidationError naming what is wrong.
+   * A request carrying an id already accepted is accepted again without a second copy.
+   */
+  submit(request: SendRequest): Promise<{ messageId: string }>;
+  /** Journals a recipient's ack of a message it was given, for the hub. */
+  ack(messageId: string, recipient: string): Promise<void>;
+  /** Notes that an agent the host serves is present (a WebSocket client connected), so broadcast reaches it. */
+  present(address: string): Promise<void>;
+  /** Messages for `recipient` received after `since` (ms), oldest first, at most `limit`. */
+  messagesFor(recipient: string, since: number, limit: number): InboxMessage[];
+  /** Calls `listener` with each new message for `recipient` until the returned function is called. */
+  subscribe(recipient: string, listener: (message: InboxMessage) => void): () => void;
+  /** Calls `listener` with every event until the returned function is called. */
+  onEvent(listener: (event: HostEvent) => void): () => void;
+  status(): HostStatus;
+}

@@ -1,0 +1,57 @@
+/**
+ * What the hub and the native host say to each other over native messaging (one JSON value per
+ * frame, 4-byte little-endian length first). Both sides validate every frame with these schemas.
+ *
+ * Host → hub: `hello` once per connection; `inbound` for each journal record (in journal order, and
+ * again after a reconnect until the hub confirms it); `accepted`/`refused` answering `deliver`.
+ * Hub → host: `committed` once the hub's store holds inbound records (the host may then drop them
+ * from its journal); `deliver` hands a message to an agent the host serves (an API client).
+ * Either side: `chunk`, the pieces of a frame too large for one message (host → browser is limited
+ * to 1 MB by the browser; see ARCHITECTURE.md).
+ */
+import { z } from 'zod';
+import { AgentAddress } from './address';
+import { Envelope, MessageId, SendRequest } from './envelope';
+
+export const NATIVE_HOST_NAME = 'dev.switchboard.host';
+
+const Seq = z.int().nonnegative();
+
+/** One record of the host's inbound journal: a message from outside, or an ack from one of its agents. */
+export const InboundRecord = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('message'), message: SendRequest }),
+  z.strictObject({ type: z.literal('ack'), messageId: MessageId, recipient: AgentAddress }),
+  /** an agent the host serves is present (a WebSocket client connected): broadcast reaches it */
+  z.strictObject({ type: z.literal('agent'), address: AgentAddress }),
+]);
+export type InboundRecord = z.infer<typeof InboundRecord>;
+
+export const Chunk = z.strictObject({
+  type: z.literal('chunk'),
+  /** the same for every piece of one frame */
+  id: z.string().min(1).max(64),
+  index: Seq,
+  count: z.int().min(2).max(10_000),
+  data: z.string(),
+});
+export type Chunk = z.infer<typeof Chunk>;
+
+export const HostFrame = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('hello'), version: z.string(), device: z.string() }),
+  z.strictObject({ type: z.literal('inbound'), seq: Seq, record: InboundRecord }),
+  z.strictObject({ type: z.literal('accepted'), id: z.string() }),
+  z.strictObject({ type: z.literal('refused'), id: z.string(), reason: z.string() }),
+  Chunk,
+]);
+export type HostFrame = z.infer<typeof HostFrame>;
+
+export const HubFrame = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('committed'),
+    /** each inbound seq, with the hub's error when it refused the record (it is dropped all the same) */
+    results: z.array(z.strictObject({ seq: Seq, error: z.string().optional() })),
+  }),
+  z.strictObject({ type: z.literal('deliver'), id: z.string(), recipient: AgentAddress, envelope: Envelope }),
+  Chunk,
+]);
+export type HubFrame = z.infer<typeof HubFrame>;
