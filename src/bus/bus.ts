@@ -351,6 +351,14 @@ export class Bus {
     return record;
   }
 
+  /**
+   * The way to these destinations is open again (the native host reconnected): their waiting
+   * messages are due now instead of at the end of their backoff. Holds and breakers still apply.
+   */
+  async reachable(addresses: string[]): Promise<void> {
+    for (const address of addresses) await this.wake(address);
+  }
+
   /** Makes a destination's waiting deliveries due now (the way to it is open again). */
   private async wake(address: string): Promise<void> {
     const now = this.clock.now();
