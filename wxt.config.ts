@@ -9,7 +9,8 @@ export default defineConfig({
   manifest: ({ browser }) => ({
     name: 'Switchboard',
     description: "Connects your Claude agents — claude.ai tabs, Claude Desktop and Claude Code — and delivers every message.",
-    permissions: ['alarms', 'storage', 'unlimitedStorage'],
+    // nativeMessaging: the hub reaches the host daemon (native-host/) through connectNative.
+    permissions: ['alarms', 'storage', 'unlimitedStorage', 'nativeMessaging'],
     ...(browser === 'firefox'
       ? {
           browser_specific_settings: {

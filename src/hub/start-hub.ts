@@ -14,10 +14,12 @@ import { countWorkerStart } from '../storage/meta';
 import { TestSinkAdapter } from '../adapters/test-sink';
 import { ExtensionInboxAdapter } from '../adapters/extension-inbox';
 import { DexieDirectory } from '../storage/directory';
+import { NativeHostAdapter } from '../adapters/native-host';
 import { alarmBackstop, DUE_ALARM } from './alarm-backstop';
+import { serveChanges, serveRequests } from './page-ports';
+import { NativeLink } from './native-link';
 
 export const SWEEP_ALARM = 'switchboard/sweep';
-import { serveChanges, serveRequests } from './page-ports';
 
 const systemClock = {
   now: () => Date.now(),
@@ -59,20 +61,36 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME } = {}): 
 async function boot(db: SwitchboardDb, sinkDb: TestSinkDb) {
   const workerStarts = await countWorkerStart(db);
   const directory = new DexieDirectory(db);
+  const native = new NativeLink({
+    connect: (name) => browser.runtime.connectNative(name),
+    lastError: () => browser.runtime.lastError?.message,
+    sink: {
+      send: (message) => bus.send(message),
+      ack: (messageId, recipient) => bus.ack(messageId, recipient),
+      noteAgent: (address) => directory.noteAgent(address),
+      reachable: () => void bus.reachable(bus.destinations().map((d) => d.address).filter((a) => a.startsWith('api:'))),
+    },
+    log: console.warn,
+  });
   const bus: Bus = new Bus({
     store: new DexieBusStore(db),
     clock: systemClock,
     directory,
-    adapters: [new ExtensionInboxAdapter(), new TestSinkAdapter(sinkDb, (messageId, recipient) => bus.ack(messageId, recipient))],
+    adapters: [
+      new ExtensionInboxAdapter(),
+      new TestSinkAdapter(sinkDb, (messageId, recipient) => bus.ack(messageId, recipient)),
+      new NativeHostAdapter(native),
+    ],
     onNextDue: alarmBackstop(),
   });
   await bus.start();
+  native.start();
   // Retention: archive what has run out now, and every hour while the browser runs.
   void bus.sweep().catch((error) => console.error('Switchboard: sweep failed', error));
   void browser.alarms.get(SWEEP_ALARM).then(async (alarm) => {
     if (!alarm) await browser.alarms.create(SWEEP_ALARM, { periodInMinutes: 60 });
   });
-  return { bus, directory, workerStarts };
+  return { bus, directory, workerStarts, native };
 }
 
 type Hub = Awaited<ReturnType<typeof boot>>;
@@ -100,7 +118,7 @@ async function answer(hub: Hub, input: unknown, startedAt: number): Promise<HubR
 }
 
 /** What a request asks for; throws (with a message for the page) when it cannot be done. */
-async function dispatch({ bus, directory, workerStarts }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
+async function dispatch({ bus, directory, workerStarts, native }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
   switch (request.type) {
     case 'send': {
       const receipt = await bus.send(request.message);
@@ -126,6 +144,7 @@ async function dispatch({ bus, directory, workerStarts }: Hub, request: HubReque
         startedAt,
         deliveries: await bus.counts(),
         bus: { ...bus.metrics },
+        nativeHost: native.status(),
       } satisfies HubStatus;
     case 'subscribe':
       await directory.subscribe(request.agent, request.topic);

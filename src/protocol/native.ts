@@ -55,3 +55,14 @@ export const HubFrame = z.discriminatedUnion('type', [
   Chunk,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;
+
+/** The hub's view of its link to the host, as `hub-status` reports it. */
+export interface NativeLinkStatus {
+  connected: boolean;
+  /** the host's version and device, from its hello */
+  host?: { version: string; device: string };
+  /** why the last port closed (e.g. "Specified native messaging host not found.") */
+  lastError?: string;
+  connects: number;
+  recordsCommitted: number;
+}

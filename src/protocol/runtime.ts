@@ -8,6 +8,7 @@ import { AgentAddress, TopicName } from './address';
 import { MessageId } from './envelope';
 import { DELIVERY_STATES } from '../bus/delivery';
 import type { BusMetrics } from '../bus/bus';
+import type { NativeLinkStatus } from './native';
 
 export const CHANGES_PORT = 'switchboard/changes';
 /**
@@ -72,6 +73,8 @@ export interface HubStatus {
   deliveries: Record<(typeof DELIVERY_STATES)[number], number>;
   /** since this worker started */
   bus: BusMetrics;
+  /** the link to the native host daemon */
+  nativeHost: NativeLinkStatus;
 }
 
 export interface RequestFrame {

@@ -1,0 +1,183 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { NativeLink, type InboundSink } from '../../src/hub/native-link';
+import { splitFrame } from '../../src/protocol/chunking';
+import { newMessageId, type Envelope } from '../../src/protocol/envelope';
+import { FakePort } from '../support/fake-port';
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function envelope(text = 'hi'): Envelope {
+  const id = newMessageId();
+  return {
+    id,
+    from: 'claude-code:local/s1',
+    to: ['api:local/bot'],
+    replyTo: 'claude-code:local/s1',
+    threadId: id,
+    kind: 'note',
+    body: { text },
+    priority: 'normal',
+    ttl: 'medium',
+    createdAt: 1,
+    hops: 0,
+    ackRequired: false,
+  };
+}
+
+describe('the native link', () => {
+  let ports: FakePort[];
+  let timers: { callback: () => void; ms: number }[];
+  let sink: InboundSink & { sent: unknown[]; acked: unknown[]; agents: string[]; woken: number };
+  let link: NativeLink;
+  let lastError: string | undefined;
+
+  beforeEach(() => {
+    ports = [];
+    timers = [];
+    lastError = undefined;
+    sink = {
+      sent: [],
+      acked: [],
+      agents: [],
+      woken: 0,
+      async send(message) {
+        if ((message as { from: string }).from === 'bad') throw new Error('invalid message: from: expected an agent address');
+        this.sent.push(message);
+      },
+      async ack(messageId, recipient) {
+        this.acked.push([messageId, recipient]);
+      },
+      async noteAgent(address) {
+        this.agents.push(address);
+      },
+      reachable() {
+        this.woken++;
+      },
+    };
+    link = new NativeLink({
+      connect: (name) => {
+        const port = new FakePort(name);
+        ports.push(port);
+        return port;
+      },
+      lastError: () => lastError,
+      sink,
+      setTimer: (callback, ms) => timers.push({ callback, ms }),
+      deliverTimeoutMs: 5_000,
+    });
+  });
+
+  const hello = (port = ports.at(-1)!) => port.receive({ type: 'hello', version: '0.1.0', device: 'local' });
+
+  it('connects to the host by its name and is ready after its hello', () => {
+    link.start();
+    expect(ports[0].name).toBe('dev.switchboard.host');
+    expect(link.status().connected).toBe(false);
+    hello();
+    expect(link.status()).toMatchObject({ connected: true, host: { version: '0.1.0', device: 'local' }, connects: 1 });
+    expect(sink.woken).toBe(1);
+  });
+
+  it('commits each journal record, then confirms them together', async () => {
+    link.start();
+    hello();
+    const message = { id: newMessageId(), from: 'api:local/a', to: ['api:local/b'], body: 'x' };
+    ports[0].receive({ type: 'inbound', seq: 7, record: { type: 'message', message } });
+    ports[0].receive({ type: 'inbound', seq: 8, record: { type: 'ack', messageId: message.id, recipient: 'api:local/b' } });
+    ports[0].receive({ type: 'inbound', seq: 9, record: { type: 'agent', address: 'api:local/c' } });
+    await flush();
+    expect(sink.sent).toEqual([expect.objectContaining({ id: message.id, from: 'api:local/a' })]);
+    expect(sink.acked).toEqual([[message.id, 'api:local/b']]);
+    expect(sink.agents).toEqual(['api:local/a', 'api:local/c']);
+    const committed = ports[0].posted.filter((f) => f.type === 'committed');
+    expect(committed.flatMap((f) => f.results)).toEqual([{ seq: 7 }, { seq: 8 }, { seq: 9 }]);
+    expect(committed.length).toBeLessThan(3);
+  });
+
+  it('confirms a record the bus refuses, with the reason, so the host stops resending it', async () => {
+    link.start();
+    hello();
+    ports[0].receive({ type: 'inbound', seq: 1, record: { type: 'message', message: { from: 'bad', to: 'api:local/b', body: 'x' } } });
+    await flush();
+    // the frame schema refuses "bad" before the bus sees it; the record is confirmed with the reason
+    expect(ports[0].posted.flatMap((f) => f.results)).toEqual([{ seq: 1, error: expect.stringMatching(/^unreadable record: record\.message\.from: expected an agent address/) }]);
+    ports[0].posted.length = 0;
+    ports[0].receive({ type: 'inbound', seq: 2, record: { type: 'ack', messageId: newMessageId(), recipient: 'api:local/b' } });
+    sink.ack = async () => {
+      throw new Error('no delivery of that message to api:local/b');
+    };
+    ports[0].receive({ type: 'inbound', seq: 3, record: { type: 'ack', messageId: newMessageId(), recipient: 'api:local/b' } });
+    await flush();
+    expect(ports[0].posted.flatMap((f) => f.results)).toEqual([{ seq: 2 }, { seq: 3, error: 'no delivery of that message to api:local/b' }]);
+  });
+
+  it('hands a message to the host and waits for it to be accepted, refused or timed out', async () => {
+    link.start();
+    expect(await link.deliver('api:local/bot', envelope())).toEqual({ ok: false, reason: 'the native host is not connected' });
+    hello();
+    const accepted = link.deliver('api:local/bot', envelope('one'));
+    const refused = link.deliver('api:local/bot', envelope('two'));
+    const silent = link.deliver('api:local/bot', envelope('three'));
+    const [a, b] = ports[0].posted.filter((f) => f.type === 'deliver');
+    expect(a).toMatchObject({ type: 'deliver', recipient: 'api:local/bot', envelope: { body: { text: 'one' } } });
+    ports[0].receive({ type: 'accepted', id: a.id });
+    ports[0].receive({ type: 'refused', id: b.id, reason: 'disk full' });
+    expect(await accepted).toEqual({ ok: true });
+    expect(await refused).toEqual({ ok: false, reason: 'disk full' });
+    timers.find((t) => t.ms === 5_000)!.callback();
+    expect(await silent).toEqual({ ok: false, reason: 'the native host did not answer in time' });
+  });
+
+  it('reassembles a frame the host sent in chunks', async () => {
+    link.start();
+    hello();
+    const message = { id: newMessageId(), from: 'api:local/a', to: ['api:local/b'], body: 'é'.repeat(600_000) };
+    const pieces = splitFrame(JSON.stringify({ type: 'inbound', seq: 1, record: { type: 'message', message } }));
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const piece of pieces.reverse()) ports[0].receive(JSON.parse(piece));
+    await flush();
+    expect((sink.sent[0] as { body: string }).body).toHaveLength(600_000);
+  });
+
+  it('reconnects with growing waits after the port closes, and fails what was waiting', async () => {
+    link.start();
+    hello();
+    const waiting = link.deliver('api:local/bot', envelope());
+    lastError = 'Native host has exited.';
+    ports[0].drop();
+    expect(await waiting).toEqual({ ok: false, reason: 'the native host disconnected (Native host has exited.)' });
+    expect(link.status()).toMatchObject({ connected: false, lastError: 'Native host has exited.' });
+    const waits = [];
+    for (let i = 0; i < 8; i++) {
+      const timer = timers.pop()!;
+      waits.push(timer.ms);
+      timer.callback();
+      ports.at(-1)!.drop();
+    }
+    expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
+    timers.pop()!.callback();
+    hello();
+    expect(link.status()).toMatchObject({ connected: true, connects: 10 });
+    ports.at(-1)!.drop();
+    expect(timers.pop()!.ms).toBe(1_000); // a hello resets the wait
+  });
+
+  it('reports why the host turned it away', () => {
+    link.start();
+    ports[0].receive({ type: 'error', error: 'the calling extension is not allowed (chrome-extension://x/)' });
+    expect(link.status()).toMatchObject({ connected: false, lastError: 'the calling extension is not allowed (chrome-extension://x/)' });
+  });
+
+  it('ignores frames from a port it has replaced', async () => {
+    const log = vi.fn();
+    link = new NativeLink({ connect: (name) => (ports.push(new FakePort(name)), ports.at(-1)!), sink, setTimer: (cb, ms) => timers.push({ callback: cb, ms }), log });
+    link.start();
+    const old = ports[0];
+    old.drop();
+    timers.pop()!.callback();
+    hello(ports[1]);
+    old.receive({ type: 'inbound', seq: 1, record: { type: 'agent', address: 'api:local/x' } });
+    await flush();
+    expect(sink.agents).toEqual([]);
+  });
+});

@@ -1,0 +1,169 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Host, HUB_WINDOW, type HubConnection } from '../../native-host/host';
+import { Journal } from '../../native-host/journal';
+import { Inbox } from '../../native-host/inbox';
+import type { HostFrame, InboundRecord } from '../../src/protocol/native';
+import { newMessageId, type Envelope } from '../../src/protocol/envelope';
+import type { HostEvent } from '../../native-host/ports';
+
+class RecordingHub implements HubConnection {
+  readonly frames: HostFrame[] = [];
+  closedWith: string | undefined;
+  send(frame: HostFrame) {
+    this.frames.push(frame);
+  }
+  close(reason: string) {
+    this.closedWith = reason;
+  }
+  inbound() {
+    return this.frames.filter((f) => f.type === 'inbound') as Extract<HostFrame, { type: 'inbound' }>[];
+  }
+}
+
+const envelopeTo = (recipient: string, text = 'hello'): Envelope => {
+  const id = newMessageId();
+  return {
+    id,
+    from: 'claude-code:local/s1',
+    to: [recipient],
+    replyTo: 'claude-code:local/s1',
+    threadId: id,
+    kind: 'reply',
+    body: { text },
+    priority: 'normal',
+    ttl: 'medium',
+    createdAt: 1_000,
+    hops: 0,
+    ackRequired: true,
+  };
+};
+
+describe('the host core', () => {
+  let dir: string;
+  let journal: Journal<InboundRecord>;
+  let inbox: Inbox;
+  let host: Host;
+  let now: number;
+
+  const open = async () => {
+    journal = await Journal.open<InboundRecord>({ dir, name: 'inbound' });
+    inbox = await Inbox.open({ dir });
+    host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now });
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'switchboard-host-'));
+    now = 5_000;
+    await open();
+  });
+  afterEach(async () => {
+    await journal.close();
+    await inbox.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('journals a message before answering, and keeps it until the hub has committed it', async () => {
+    const { messageId } = await host.submit({ from: 'api:local/a', to: 'api:local/b', body: 'one' });
+    expect(journal.entries()).toEqual([{ seq: expect.any(Number), record: { type: 'message', message: expect.objectContaining({ id: messageId, createdAt: 5_000, to: ['api:local/b'] }) } }]);
+
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    expect(hub.frames[0]).toEqual({ type: 'hello', version: '0.1.0', device: 'local' });
+    const [sent] = hub.inbound();
+    expect(sent.record).toMatchObject({ type: 'message', message: { id: messageId } });
+    expect(host.status()).toMatchObject({ hubConnected: true, journal: { records: 1, writable: true } });
+
+    await host.receive(hub, { type: 'committed', results: [{ seq: sent.seq }] });
+    expect(journal.entries()).toEqual([]);
+  });
+
+  it('survives a restart: what was not committed is sent again, in order, with the same ids', async () => {
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await host.submit({ from: 'api:local/a', to: 'api:local/b', body: `m${i}` })).messageId);
+    await journal.close();
+    await inbox.close();
+    await open();
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    expect(hub.inbound().map((f) => (f.record as { message: { id: string } }).message.id)).toEqual(ids);
+  });
+
+  it('accepts a resent id once', async () => {
+    const id = newMessageId();
+    const [a, b] = await Promise.all([
+      host.submit({ id, from: 'api:local/a', to: 'api:local/b', body: 'x' }),
+      host.submit({ id, from: 'api:local/a', to: 'api:local/b', body: 'x' }),
+    ]);
+    expect(a).toEqual({ messageId: id });
+    expect(b).toEqual({ messageId: id });
+    expect(journal.entries()).toHaveLength(1);
+  });
+
+  it('refuses a bad message with the field that was wrong, and journals nothing', async () => {
+    await expect(host.submit({ from: 'api:local/a', to: 'nobody', body: 'x' })).rejects.toThrow(/^invalid message: to\[0\]: expected an address/);
+    await expect(host.ack('not-an-id', 'api:local/a')).rejects.toThrow('invalid message id');
+    expect(journal.entries()).toEqual([]);
+  });
+
+  it('sends the hub at most a window of uncommitted records, and the rest as it commits', async () => {
+    await Promise.all(Array.from({ length: HUB_WINDOW + 10 }, (_, i) => host.submit({ from: 'api:local/a', to: 'api:local/b', body: `m${i}` })));
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    expect(hub.inbound()).toHaveLength(HUB_WINDOW);
+    await host.receive(hub, { type: 'committed', results: hub.inbound().slice(0, 5).map((f) => ({ seq: f.seq })) });
+    expect(hub.inbound()).toHaveLength(HUB_WINDOW + 5);
+    const seqs = hub.inbound().map((f) => f.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+  });
+
+  it('keeps what the hub hands over in the inbox before saying it is accepted, once per message', async () => {
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    const events: HostEvent[] = [];
+    host.onEvent((e) => events.push(e));
+    const pushed: string[] = [];
+    host.subscribe('api:local/bot', (m) => pushed.push(m.envelope.id));
+    const envelope = envelopeTo('api:local/bot');
+    await host.receive(hub, { type: 'deliver', id: 'd1', recipient: 'api:local/bot', envelope });
+    await host.receive(hub, { type: 'deliver', id: 'd2', recipient: 'api:local/bot', envelope });
+    expect(hub.frames.filter((f) => f.type === 'accepted')).toEqual([{ type: 'accepted', id: 'd1' }, { type: 'accepted', id: 'd2' }]);
+    expect(host.messagesFor('api:local/bot', 0, 10).map((m) => m.envelope.id)).toEqual([envelope.id]);
+    expect(pushed).toEqual([envelope.id]);
+    expect(events.filter((e) => e.type === 'message-out')).toHaveLength(1);
+  });
+
+  it('journals an ack for the hub and marks the inbox', async () => {
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    const envelope = envelopeTo('api:local/bot');
+    await host.receive(hub, { type: 'deliver', id: 'd1', recipient: 'api:local/bot', envelope });
+    await host.ack(envelope.id, 'api:local/bot');
+    expect(hub.inbound().at(-1)!.record).toEqual({ type: 'ack', messageId: envelope.id, recipient: 'api:local/bot' });
+    expect(host.messagesFor('api:local/bot', 0, 10)[0].ackedAt).toBe(5_000);
+  });
+
+  it('ignores a malformed hub frame and keeps serving', async () => {
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    await host.receive(hub, { type: 'deliver', id: 'd1', recipient: 'nobody', envelope: {} });
+    await host.receive(hub, 'garbage');
+    expect(hub.frames.filter((f) => f.type !== 'hello')).toEqual([]);
+    await host.submit({ from: 'api:local/a', to: 'api:local/b', body: 'still here' });
+    expect(hub.inbound()).toHaveLength(1);
+  });
+
+  it('lets a newer hub replace the old one', async () => {
+    const first = new RecordingHub();
+    const second = new RecordingHub();
+    host.attachHub(first);
+    host.attachHub(second);
+    expect(first.closedWith).toBe('another browser connected to the host');
+    host.detachHub(first); // the old socket closing afterwards changes nothing
+    expect(host.status().hubConnected).toBe(true);
+    host.detachHub(second);
+    expect(host.status().hubConnected).toBe(false);
+  });
+});
