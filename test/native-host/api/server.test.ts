@@ -243,6 +243,13 @@ describe('routes', () => {
     expect(status.webhooks).toBeUndefined();
   });
 
+  it('GET /api/status shows webhook failures when given the webhooks', async () => {
+    await api.close();
+    const failure = { hook: 0, target: 'https://hooks.slack.com', event: { type: 'hub' as const, connected: false, at: 1 }, attempts: 5, error: 'HTTP 500', at: 2 };
+    await start({ webhooks: { failures: () => [failure] } });
+    expect((await (await get('/api/status')).json()).webhooks).toEqual({ failures: [failure] });
+  });
+
   it('GET /metrics serves Prometheus text with the counters and gauges', async () => {
     await post('/api/send', { from: 'a', to: 'b', type: 'request', payload: 'x' });
     core.statusFacts.journal.bytes = 4096;
