@@ -15,17 +15,24 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { isAgentAddress } from '../src/protocol/address';
 import { ValidationError, fieldPath } from '../src/protocol/envelope';
 import { EXTENSION_ID, FIREFOX_ADDON_ID } from '../src/extension-identity';
+import { WebhookConfig } from './webhooks';
 
 // ---------------------------------------------------------------------------------------------
 // The schema. `prefault` (not `default`) so a missing section is parsed and gets its own defaults.
 
-const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'] as const;
+// The same rule as the API's assertLoopback (native-host/api/server.ts): an IP address, loopback.
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+const LOOPBACK_HINT = 'expected a loopback IP address (127.0.0.1, another 127.x.y.z, or ::1); the API is never exposed to the network';
+const isLoopback = (host: string) => isIP(host) !== 0 && LOOPBACK.check(host, isIP(host) === 6 ? 'ipv6' : 'ipv4');
 
 /** Numbers in a range, with one message that says the range whatever is wrong. */
 const integer = (min: number, max: number, what = `an integer from ${min} to ${max}`) =>
@@ -44,7 +51,8 @@ export const ApiConfig = section({
    * clear text, so the API must never be reachable from another machine. Default `127.0.0.1`.
    */
   host: z
-    .enum(LOOPBACK_HOSTS, { error: `expected a loopback address (${LOOPBACK_HOSTS.join(', ')}); the API is never exposed to the network` })
+    .string({ error: LOOPBACK_HINT })
+    .refine(isLoopback, { error: LOOPBACK_HINT })
     .default('127.0.0.1'),
   /** TCP port. Default 8737. 0 lets the system pick a free port (tests); the daemon reports the one it got. */
   port: integer(0, 65_535, 'an integer from 1 to 65535, or 0 for any free port').default(8737),
@@ -99,11 +107,8 @@ export const HostConfig = section({
   api: ApiConfig.prefault({}),
   journal: JournalConfig.prefault({}),
   inbox: InboxConfig.prefault({}),
-  /**
-   * Outbound notifications. Each element's shape is WebhookConfig in native-host/webhooks.ts, which
-   * validates them when the webhook sender starts; here they are only required to be a list.
-   */
-  webhooks: z.array(z.unknown(), { error: 'expected a list of webhooks' }).default([]),
+  /** Outbound notifications, each `{url, format, events, topic?, secret?}` (native-host/webhooks.ts). Default none. */
+  webhooks: z.array(WebhookConfig, { error: 'expected a list of webhooks' }).default([]),
   extensions: ExtensionsConfig.prefault({}),
 });
 export type HostConfig = z.output<typeof HostConfig>;

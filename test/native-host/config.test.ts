@@ -76,7 +76,7 @@ describe('loadConfig', () => {
     const lines = errorOf(() => loadConfig(home)).message.split('\n');
     expect(lines).toHaveLength(4);
     expect(lines.every((line) => line.startsWith(`${join(home, 'config.json')}: `))).toBe(true);
-    expect(lines.some((line) => line.includes('api.host: expected a loopback address') && line.includes('got "0.0.0.0"'))).toBe(true);
+    expect(lines.some((line) => line.includes('api.host: expected a loopback IP address') && line.includes('got "0.0.0.0"'))).toBe(true);
     expect(lines.some((line) => line.includes('api.port:') && line.includes('got 70000'))).toBe(true);
     expect(lines.some((line) => line.includes('journal.groupCommitMs: expected an integer from 0 to 1000, got -1'))).toBe(true);
     expect(lines.some((line) => line.includes('device: expected a device name'))).toBe(true);
@@ -95,6 +95,17 @@ describe('loadConfig', () => {
     expect(message).toMatch(new RegExp(`^${join(home, 'config.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not valid JSON at line 3, column 20 \\(position 43\\)`));
   });
 
+  it('accepts loopback IP addresses only', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1']) {
+      writeConfig({ api: { host } });
+      expect(loadConfig(home).api.host).toBe(host);
+    }
+    for (const host of ['localhost', '0.0.0.0', '192.168.1.2', '::', 5]) {
+      writeConfig({ api: { host } });
+      expect(errorOf(() => loadConfig(home)).message).toContain(`api.host: expected a loopback IP address`);
+    }
+  });
+
   it('accepts a byte-order mark and accepts port 0 (any free port)', () => {
     writeConfig('\uFEFF{"api":{"port":0}}');
     expect(loadConfig(home).api.port).toBe(0);
@@ -107,9 +118,11 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig(home)).message).toContain('config.json: api: expected an object of settings, got "x"');
   });
 
-  it('keeps webhooks as given (their own module validates the elements) and rejects a non-list', () => {
-    writeConfig({ webhooks: [{ url: 'http://127.0.0.1:1/x', events: ['alert'] }] });
-    expect(loadConfig(home).webhooks).toEqual([{ url: 'http://127.0.0.1:1/x', events: ['alert'] }]);
+  it('validates webhooks with their own schema', () => {
+    writeConfig({ webhooks: [{ url: 'http://127.0.0.1:1/x', format: 'json', events: ['alert'], topic: 'topic:builds' }] });
+    expect(loadConfig(home).webhooks).toEqual([{ url: 'http://127.0.0.1:1/x', format: 'json', events: ['alert'], topic: 'builds' }]);
+    writeConfig({ webhooks: [{ url: 'ftp://x', format: 'json', events: ['alert'] }] });
+    expect(errorOf(() => loadConfig(home)).message).toContain('webhooks[0].url: expected an http:// or https:// URL, got "ftp://x"');
     writeConfig({ webhooks: {} });
     expect(errorOf(() => loadConfig(home)).message).toContain('webhooks: expected a list of webhooks');
   });
