@@ -9,7 +9,7 @@
  * Who records what:
  * - `attach(core)` derives messages in/out from the core's events and reads the gauges from
  *   `core.status()` at each scrape: one source of truth, whatever part of the host a message came
- *   through. The local API attaches it to its core; attaching the same core again does nothing.
+ *   through. The local API attaches it to its core; attaching the same core again counts nothing twice.
  * - the core calls `hookEvent(type)` for each Claude Code hook event and
  *   `observeDelivery('api_to_hub', seconds)` when the hub commits a message the API accepted;
  * - the API calls `observeDelivery('api_to_journal', …)` when a send is journaled and
@@ -42,7 +42,7 @@ export class HostMetrics {
   private readonly webhookFailures: Counter;
   private readonly deliveryLatency: Histogram<'hop'>;
   private readonly statusSources = new Set<() => HostStatus>();
-  private readonly attachedCores = new Set<HostCore>();
+  private readonly attachedCores = new Map<HostCore, { holders: number; detach: () => void }>();
   private wsClientCount = 0;
 
   constructor(options: HostMetricsOptions = {}) {
@@ -137,23 +137,37 @@ export class HostMetrics {
 
   /**
    * Counts the core's message events and reads queue depth, journal size and inbox size from its
-   * status at each scrape, until the returned function is called. Attaching a core that is already
-   * attached does nothing (and returns a function that does nothing), so the API and the daemon
-   * may both attach without counting twice.
+   * status at each scrape, until the returned function is called. The local API and the daemon may
+   * both attach the same core: it is counted once, and stays attached until every holder has
+   * called its function.
    */
   attach(core: HostCore): () => void {
-    if (this.attachedCores.has(core)) return () => {};
-    this.attachedCores.add(core);
-    const status = () => core.status();
-    this.statusSources.add(status);
-    const stopEvents = core.onEvent((event) => {
-      if (event.type === 'message-in') this.messageIn(event.kind);
-      else if (event.type === 'message-out') this.messageOut(event.kind);
-    });
+    let attached = this.attachedCores.get(core);
+    if (!attached) {
+      const status = () => core.status();
+      this.statusSources.add(status);
+      const stopEvents = core.onEvent((event) => {
+        if (event.type === 'message-in') this.messageIn(event.kind);
+        else if (event.type === 'message-out') this.messageOut(event.kind);
+      });
+      attached = {
+        holders: 0,
+        detach: () => {
+          stopEvents();
+          this.statusSources.delete(status);
+          this.attachedCores.delete(core);
+        },
+      };
+      this.attachedCores.set(core, attached);
+    }
+    attached.holders += 1;
+    const holder = attached;
+    let released = false;
     return () => {
-      stopEvents();
-      this.statusSources.delete(status);
-      this.attachedCores.delete(core);
+      if (released) return;
+      released = true;
+      holder.holders -= 1;
+      if (holder.holders === 0) holder.detach();
     };
   }
 

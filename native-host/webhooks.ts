@@ -203,10 +203,12 @@ export class Webhooks {
     const signal = this.stopping.signal;
     if (signal.aborted) return Promise.reject(new Stopped());
     return new Promise((resolve, reject) => {
+      // A retry waiting must not keep a stopping daemon alive; close() records it as a failure.
       const timer = setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
         resolve();
       }, ms);
+      timer.unref();
       const onAbort = () => {
         clearTimeout(timer);
         reject(new Stopped());

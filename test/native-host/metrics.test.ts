@@ -6,11 +6,11 @@ import { MemoryHostCore, envelopeFor } from '../support/memory-host-core';
 const fresh = () => new HostMetrics({ processMetrics: false });
 
 describe('HostMetrics', () => {
-  it('counts messages in and out by kind from the core events, once however often it is attached', async () => {
+  it('counts messages in and out by kind from the core events, once however often it is attached, until the last holder lets go', async () => {
     const metrics = fresh();
     const core = new MemoryHostCore();
     const detach = metrics.attach(core);
-    metrics.attach(core); // the API and the daemon may both attach
+    const detachOther = metrics.attach(core); // the API and the daemon may both attach
     await core.submit({ from: 'api:local/a', to: 'api:local/b', kind: 'prompt', body: 'x' });
     await core.submit({ from: 'api:local/a', to: 'api:local/b', body: 'y' });
     core.deliver('api:local/b', envelopeFor({ from: 'api:local/a', to: ['api:local/b'], kind: 'reply' }));
@@ -20,8 +20,12 @@ describe('HostMetrics', () => {
     expect(text).toContain('switchboard_messages_out_total{kind="reply"} 1');
 
     detach();
+    detach(); // releasing twice does not release the other holder
     await core.submit({ from: 'api:local/a', to: 'api:local/b', kind: 'prompt', body: 'z' });
-    expect(await metrics.render()).toContain('switchboard_messages_in_total{kind="prompt"} 1');
+    expect(await metrics.render()).toContain('switchboard_messages_in_total{kind="prompt"} 2');
+    detachOther();
+    await core.submit({ from: 'api:local/a', to: 'api:local/b', kind: 'prompt', body: 'w' });
+    expect(await metrics.render()).toContain('switchboard_messages_in_total{kind="prompt"} 2');
   });
 
   it('reads queue depth, journal size and inbox size from the core status at each scrape', async () => {

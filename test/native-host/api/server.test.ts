@@ -320,3 +320,19 @@ describe('close', () => {
     await expect(fetch(`${base}/health/live`, { headers: auth })).rejects.toThrow();
   });
 });
+
+describe('malformed HTTP', () => {
+  it('answers garbage on the socket with 400 and keeps serving', async () => {
+    await start();
+    const { connect } = await import('node:net');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(api.port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1.1 400/);
+    await expectServing();
+  });
+});
