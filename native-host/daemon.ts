@@ -116,6 +116,8 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       clearInterval(pruning);
       detachWebhooks();
       detachMetrics();
+      // Notifications still being retried are kept as failures, not dropped.
+      await webhooks.close();
       await shims.close();
       await api.close();
       await Promise.all([journal.close(), inbox.close()]);

@@ -20,6 +20,7 @@ import { z } from 'zod';
 import type { InboxMessage } from '../ports';
 import { BROADCAST, parseAddress } from '../../src/protocol/address';
 import {
+  LIMITS,
   MessageId,
   parseOrThrow,
   SendRequest,
@@ -164,14 +165,22 @@ export interface OutgoingBridgeMessage {
  */
 export function toSendRequest(device: string, message: OutgoingBridgeMessage, id: string): ParsedSendRequest {
   const asText = typeof message.payload === 'string' && message.payload.length > 0;
+  const text = asText ? (message.payload as string) : JSON.stringify(message.payload);
+  // A payload longer than a message's text may be (it is bounded for the sake of a model's
+  // context) travels as an attachment, and comes out as the same payload.
+  const attached = text.length > LIMITS.textChars;
+  const body = attached
+    ? { text: `(a payload of ${text.length} characters, attached)`, attachments: [payloadAttachment(text, asText)] }
+    : text;
+  const encoding = attached ? (asText ? 'attached-text' : 'attached-json') : asText ? undefined : 'json';
   const request = {
     id,
     from: clientAddress(device, message.from),
     to: targetAddress(device, message.to),
     kind: kindOfBridgeType(message.type),
-    body: asText ? (message.payload as string) : JSON.stringify(message.payload),
+    body,
     ackRequired: message.requireAck,
-    headers: { [BRIDGE_TYPE_HEADER]: message.type, ...(asText ? {} : { [BRIDGE_PAYLOAD_HEADER]: 'json' }) },
+    headers: { [BRIDGE_TYPE_HEADER]: message.type, ...(encoding ? { [BRIDGE_PAYLOAD_HEADER]: encoding } : {}) },
   };
   try {
     return parseOrThrow(SendRequest, request, 'message');
@@ -182,6 +191,11 @@ export function toSendRequest(device: string, message: OutgoingBridgeMessage, id
       error.issues.map((issue) => ({ field: bridgeField(issue.field), problem: issue.problem })),
     );
   }
+}
+
+function payloadAttachment(text: string, asText: boolean) {
+  const bytes = Buffer.from(text, 'utf8');
+  return { name: asText ? 'payload.txt' : 'payload.json', mimeType: asText ? 'text/plain' : 'application/json', size: bytes.length, data: bytes.toString('base64') };
 }
 
 function bridgeField(field: string): string {
@@ -214,19 +228,27 @@ export function toBridgeMessage(device: string, message: InboxMessage): BridgeMe
     from: bridgeName(device, envelope.from),
     to: bridgeName(device, to),
     type: headers[BRIDGE_TYPE_HEADER] ?? TYPE_OF_KIND[envelope.kind],
-    payload: payloadOf(envelope.body, headers[BRIDGE_PAYLOAD_HEADER] === 'json'),
+    payload: payloadOf(envelope.body, headers[BRIDGE_PAYLOAD_HEADER]),
     timestamp: new Date(message.receivedAt).toISOString(),
     requires_ack: envelope.ackRequired,
   };
 }
 
-function payloadOf(body: InboxMessage['envelope']['body'], isJson: boolean): unknown {
+function payloadOf(body: InboxMessage['envelope']['body'], encoding: string | undefined): unknown {
+  const attachment = body.attachments?.[0];
+  if ((encoding === 'attached-text' || encoding === 'attached-json') && attachment?.data) {
+    const text = Buffer.from(attachment.data, 'base64').toString('utf8');
+    return encoding === 'attached-json' ? parseOr(text) : text;
+  }
   if (body.code?.length || body.attachments?.length) return body;
-  if (!isJson) return body.text;
+  return encoding === 'json' ? parseOr(body.text) : body.text;
+}
+
+/** Another part of Switchboard may have written the header over text that is not JSON: give the text. */
+function parseOr(text: string): unknown {
   try {
-    return JSON.parse(body.text);
+    return JSON.parse(text);
   } catch {
-    // Another part of Switchboard wrote the header over text that is not JSON: give the text.
-    return body.text;
+    return text;
   }
 }

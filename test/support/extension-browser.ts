@@ -28,11 +28,13 @@ export interface ExtensionBrowser {
   close(options?: { keepProfile?: boolean }): Promise<void>;
 }
 
-export async function launchExtension(options: { profileDir?: string } = {}): Promise<ExtensionBrowser> {
+/** `env`: added to Chromium's environment, which the native host it launches inherits. */
+export async function launchExtension(options: { profileDir?: string; env?: Record<string, string> } = {}): Promise<ExtensionBrowser> {
   const profileDir = options.profileDir ?? (await mkdtemp(join(tmpdir(), 'switchboard-profile-')));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
+    ...(options.env ? { env: { ...process.env, ...options.env } as Record<string, string> } : {}),
     args: [
       `--disable-extensions-except=${EXTENSION_DIR}`,
       `--load-extension=${EXTENSION_DIR}`,

@@ -53,8 +53,18 @@ describe('bridge wire mapping', () => {
     expect(out).toMatchObject({ from: 'claude-ai:laptop/chat-1', to: 'topic:builds', type: 'response', payload: body });
   });
 
+  it('carries a payload longer than a message text as an attachment, and gives it back whole', () => {
+    for (const payload of ['é'.repeat(300_000), { rows: Array.from({ length: 30_000 }, (_, i) => ({ i, name: `row ${i}` })) }]) {
+      const request = toSendRequest('laptop', { from: 'a', to: 'b', type: 'message', payload, requireAck: false }, newMessageId());
+      expect(request.body.attachments).toHaveLength(1);
+      expect(request.body.text.length).toBeLessThan(100);
+      const envelope = envelopeFor({ ...request, body: request.body });
+      expect(toBridgeMessage('laptop', { seq: 1, recipient: 'api:laptop/b', envelope, receivedAt: 0 }).payload).toEqual(payload);
+    }
+  });
+
   it('names the bridge fields in errors', () => {
-    const tooLong = () => toSendRequest('laptop', { from: 'a', to: 'b', type: 'x', payload: 'y'.repeat(200_001), requireAck: false }, newMessageId());
+    const tooLong = () => toSendRequest('laptop', { from: 'a', to: 'b', type: 'x', payload: 'y'.repeat(8_000_000), requireAck: false }, newMessageId());
     expect(tooLong).toThrow(ValidationError);
     expect(tooLong).toThrow(/invalid message: payload: /);
     expect(() => parseOrThrow(BridgeSendBody, { from: '', to: 'b', payload: 1 }, 'send request')).toThrow(/from: expected a client id/);

@@ -1,0 +1,138 @@
+/**
+ * The daemon as a whole, in this process: its real journal, socket and API, with the test playing
+ * the shim (the browser's side of the socket) and an API client.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AlreadyRunning, startDaemon, type RunningDaemon } from '../../native-host/daemon';
+import { encodeFrame, FrameReader } from '../../native-host/frames';
+import { paths } from '../../native-host/config';
+import { Reassembler, MAX_NATIVE_MESSAGE_BYTES } from '../../src/protocol/chunking';
+import { EXTENSION_ID } from '../../src/extension-identity';
+
+const ORIGIN = `chrome-extension://${EXTENSION_ID}/`;
+
+/** A connection to the daemon's socket that collects every frame it is sent. */
+class SocketPeer {
+  readonly frames: any[] = [];
+  closed = false;
+  private readonly reader = new FrameReader();
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk) => this.reader.push(chunk, (value) => this.frames.push(value)));
+    socket.on('close', () => (this.closed = true));
+  }
+  static open(path: string): Promise<SocketPeer> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(path);
+      socket.once('connect', () => resolve(new SocketPeer(socket)));
+      socket.once('error', reject);
+    });
+  }
+  send(value: unknown) {
+    this.socket.write(encodeFrame(value));
+  }
+  async next(match: (frame: any) => boolean, timeoutMs = 5_000): Promise<any> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.find(match);
+      if (found) return found;
+      if (Date.now() > end) throw new Error(`no such frame; got ${JSON.stringify(this.frames).slice(0, 400)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+describe('the daemon', () => {
+  let home: string;
+  let daemon: RunningDaemon;
+  let token: string;
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`http://127.0.0.1:${daemon.apiPort}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
+
+  beforeEach(async () => {
+    home = await mkdtemp(join(tmpdir(), 'sb-daemon-'));
+    await writeFile(join(home, 'config.json'), JSON.stringify({ api: { port: 0 } }));
+    daemon = await startDaemon({ home, log: () => {} });
+    token = (await import('node:fs')).readFileSync(paths(home).token, 'utf8').trim();
+  });
+  afterEach(async () => {
+    await daemon.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('answers a ping on its socket with its status', async () => {
+    const peer = await SocketPeer.open(paths(home).socket);
+    peer.send({ type: 'ping' });
+    expect(await peer.next((f) => f.type === 'pong')).toMatchObject({ type: 'pong', version: expect.any(String), hubConnected: false });
+  });
+
+  it('refuses a second daemon on the same home', async () => {
+    await expect(startDaemon({ home, log: () => {} })).rejects.toThrow(AlreadyRunning);
+  });
+
+  it('turns away a shim that another extension started, and keeps serving', async () => {
+    const peer = await SocketPeer.open(paths(home).socket);
+    peer.send({ type: 'shim', args: ['chrome-extension://abcdefghijklmnopabcdefghijklmnop/'] });
+    expect(await peer.next((f) => f.type === 'error')).toEqual({ type: 'error', error: 'the calling extension is not allowed (chrome-extension://abcdefghijklmnopabcdefghijklmnop/)' });
+    const firefox = await SocketPeer.open(paths(home).socket);
+    firefox.send({ type: 'shim', args: ['/path/to/manifest.json', 'someone-else@example.com'] });
+    expect(await firefox.next((f) => f.type === 'error')).toMatchObject({ error: expect.stringContaining('not allowed') });
+    const good = await SocketPeer.open(paths(home).socket);
+    good.send({ type: 'shim', args: [ORIGIN] });
+    expect(await good.next((f) => f.type === 'hello')).toMatchObject({ device: 'local' });
+  });
+
+  it('says what was wrong with a frame of a wrong length, closes that connection only', async () => {
+    const peer = await SocketPeer.open(paths(home).socket);
+    const garbage = Buffer.alloc(8);
+    garbage.writeUInt32LE(0xfffffff0, 0);
+    peer.socket.write(garbage);
+    expect((await peer.next((f) => f.type === 'error')).error).toMatch(/^frame of 4294967280 bytes is over the limit of/);
+    const other = await SocketPeer.open(paths(home).socket);
+    other.send({ type: 'ping' });
+    await other.next((f) => f.type === 'pong');
+    expect((await api('/health/live')).status).toBe(200);
+  });
+
+  it('journals what the API accepts and hands it to the hub when one connects; drops it once committed', async () => {
+    const posted = await api('/api/send', { method: 'POST', body: JSON.stringify({ from: 'bot-a', to: 'bot-b', type: 'request', payload: 'hello' }) });
+    expect(posted.status).toBe(200);
+    const { message_id } = await posted.json();
+    expect(daemon.host.status().journal.records).toBe(1);
+
+    const hub = await SocketPeer.open(paths(home).socket);
+    hub.send({ type: 'shim', args: [ORIGIN] });
+    const inbound = await hub.next((f) => f.type === 'inbound');
+    expect(inbound.record).toMatchObject({ type: 'message', message: { id: message_id, from: 'api:local/bot-a', to: ['api:local/bot-b'], kind: 'prompt', headers: { 'bridge-type': 'request' } } });
+    hub.send({ type: 'committed', results: [{ seq: inbound.seq }] });
+    for (let i = 0; i < 100 && daemon.host.status().journal.records > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(daemon.host.status().journal.records).toBe(0);
+  });
+
+  it('splits a frame over the browser limit into chunks that reassemble', async () => {
+    const hub = await SocketPeer.open(paths(home).socket);
+    hub.send({ type: 'shim', args: [ORIGIN] });
+    await hub.next((f) => f.type === 'hello');
+    const big = 'x'.repeat(3 * 1024 * 1024);
+    const posted = await api('/api/send', { method: 'POST', body: JSON.stringify({ from: 'bot-a', to: 'bot-b', type: 'message', payload: big }) });
+    expect(posted.status).toBe(200);
+    const chunks = await (async () => {
+      for (let i = 0; i < 500; i++) {
+        const pieces = hub.frames.filter((f) => f.type === 'chunk');
+        if (pieces.length && pieces.length === pieces[0].count) return pieces;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error('the chunks did not all arrive');
+    })();
+    for (const chunk of chunks) expect(Buffer.byteLength(JSON.stringify(chunk))).toBeLessThan(MAX_NATIVE_MESSAGE_BYTES);
+    const reassembler = new Reassembler();
+    const whole = chunks.map((c) => reassembler.push(c)).find((v) => v !== undefined) as any;
+    expect(whole.type).toBe('inbound');
+    const attachment = whole.record.message.body.attachments?.[0];
+    const carried = attachment ? Buffer.from(attachment.data, 'base64').toString('utf8') : whole.record.message.body.text;
+    expect(carried).toBe(big);
+  });
+});
