@@ -60,12 +60,13 @@ export function crc32(bytes: Uint8Array): number {
 }
 
 function encodeEntry(type: number, payload: string): Buffer {
-  const body = Buffer.from(payload, 'utf8');
-  const entry = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-  entry.writeUInt32LE(body.length, 0);
-  entry.writeUInt32LE(crc32(body), 4);
+  // Encoded in place after its header: a record may carry megabytes of attachments.
+  const length = Buffer.byteLength(payload, 'utf8');
+  const entry = Buffer.allocUnsafe(HEADER_BYTES + length);
+  entry.write(payload, HEADER_BYTES, 'utf8');
+  entry.writeUInt32LE(length, 0);
+  entry.writeUInt32LE(crc32(entry.subarray(HEADER_BYTES)), 4);
   entry.writeUInt8(type, 8);
-  body.copy(entry, HEADER_BYTES);
   return entry;
 }
 
