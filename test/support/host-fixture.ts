@@ -75,7 +75,12 @@ export async function installTestHost(): Promise<InstalledHost> {
     env: { SWITCHBOARD_HOME: home },
     api,
     async post(body) {
-      const response = await api('/api/send', { method: 'POST', body: JSON.stringify(body) });
+      let response = await api('/api/send', { method: 'POST', body: JSON.stringify(body) });
+      // A well-behaved client: wait as long as a 429 says, then try again.
+      while (response.status === 429) {
+        await new Promise((r) => setTimeout(r, Number(response.headers.get('retry-after') ?? 1) * 1_000));
+        response = await api('/api/send', { method: 'POST', body: JSON.stringify(body) });
+      }
       if (response.status !== 200) throw new Error(`POST /api/send answered ${response.status}: ${await response.text()}`);
       return ((await response.json()) as { message_id: string }).message_id;
     },
