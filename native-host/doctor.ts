@@ -69,6 +69,7 @@ export interface DoctorOptions {
   home: string;
   platform?: NodeJS.Platform;
   userHome?: string;
+  /** as in InstallOptions.env */
   env?: NodeJS.ProcessEnv;
   probes?: Partial<DoctorProbes>;
   /** for each network probe; default 2000 */
@@ -195,7 +196,9 @@ function findManifests(options: DoctorOptions, platform: NodeJS.Platform, probes
   const userHome = options.userHome ?? homedir();
   const found: FoundManifest[] = [];
   const exists = (path: string) => probes.readFile(path) !== undefined || isFolder(path);
-  for (const target of browserTargets(platform, userHome, options.env ?? process.env)) {
+  // As in install: a given userHome is looked at on its own, without the process's XDG_CONFIG_HOME.
+  const env = options.env ?? (options.userHome === undefined ? process.env : {});
+  for (const target of browserTargets(platform, userHome, env)) {
     if (!target.detect.some(exists)) continue;
     if (target.registryKey) {
       const path = readRegistryDefault(probes.registry, target.registryKey);

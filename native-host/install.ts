@@ -192,6 +192,11 @@ export interface InstallOptions {
   profiles?: string[];
   /** the node the launcher runs; default the one running now */
   nodePath?: string;
+  /**
+   * where XDG_CONFIG_HOME (Linux) and LOCALAPPDATA/APPDATA (Windows) come from; default the
+   * process's — but none when `userHome` is given, so a test's fake home is never mixed with the
+   * real person's folders
+   */
   env?: NodeJS.ProcessEnv;
   registry?: RegistryRunner;
 }
@@ -246,7 +251,8 @@ export function installHost(options: InstallOptions): InstallReport {
     firefox: manifestText({ allowed_extensions: config.extensions.firefox }, where.launcher),
   };
 
-  const found = browserTargets(platform, userHome, options.env ?? process.env).filter((target) =>
+  const env = options.env ?? (options.userHome === undefined ? process.env : {});
+  const found = browserTargets(platform, userHome, env).filter((target) =>
     options.browsers ? options.browsers.includes(target.browser) : target.detect.some((path) => existsSync(path)),
   );
   for (const target of found) {

@@ -329,3 +329,20 @@ describe('launcherScript', () => {
     );
   });
 });
+
+describe.skipIf(process.platform === 'win32')('a given userHome', () => {
+  it('is not mixed with the process’s XDG_CONFIG_HOME', () => {
+    const elsewhere = join(root, 'xdg');
+    mkdirSync(join(elsewhere, 'chromium'), { recursive: true });
+    const saved = process.env.XDG_CONFIG_HOME;
+    process.env.XDG_CONFIG_HOME = elsewhere;
+    try {
+      const report = installHost({ home, distDir, userHome, platform: 'linux' });
+      expect(report.registered).toEqual([]);
+      expect(existsSync(join(elsewhere, 'chromium', 'NativeMessagingHosts'))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CONFIG_HOME;
+      else process.env.XDG_CONFIG_HOME = saved;
+    }
+  });
+});
