@@ -102,7 +102,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && (await daemonAnswers(files.socket))) throw new AlreadyRunning(files.socket);
     throw error;
   }
-  const shims = await listenForShims({ path: files.socket, host, allowed: config.extensions, log });
+  const shims = await listenForShims({ path: files.socket, host, allowed: config.extensions, apiPort: api.port, log });
   await writeFile(files.pid, `${process.pid}\n`, { mode: 0o600 });
 
   const pruning = setInterval(() => void inbox.prune(Date.now()).catch((error) => log(`inbox prune failed: ${error.message}`)), 3_600_000);

@@ -41,6 +41,8 @@ export interface ShimListenerOptions {
   path: string;
   host: Host;
   allowed: AllowedCallers;
+  /** the local API's port, told to `ping` callers (with a configured port of 0, only the daemon knows it) */
+  apiPort: number;
   log: (line: string) => void;
 }
 
@@ -59,7 +61,7 @@ export interface ShimListener {
   close(): Promise<void>;
 }
 
-export async function listenForShims({ path, host, allowed, log }: ShimListenerOptions): Promise<ShimListener> {
+export async function listenForShims({ path, host, allowed, apiPort, log }: ShimListenerOptions): Promise<ShimListener> {
   const open = new Set<Socket>();
   const server: Server = createServer((socket) => {
     open.add(socket);
@@ -89,7 +91,7 @@ export async function listenForShims({ path, host, allowed, log }: ShimListenerO
         const opening = Opening.safeParse(value);
         if (!opening.success) return refuse('the first frame must be {"type":"shim","args":[…]} or {"type":"ping"}');
         if (opening.data.type === 'ping') {
-          writeJson(socket, JSON.stringify({ type: 'pong', ...host.status() }));
+          writeJson(socket, JSON.stringify({ type: 'pong', ...host.status(), apiPort }));
           socket.end();
           return;
         }

@@ -1,5 +1,5 @@
-// `npm test`: every test, in the order that fails fastest — build, typecheck, then vitest (unit
-// and end-to-end in a real Chromium). Ends with a plain "tests: N passed, N failed" line.
+// `npm test`: every test, in the order that fails fastest — build (extension and host), typecheck,
+// then vitest (unit, host, and end-to-end in a real Chromium). Ends with a plain "tests: N passed, N failed" line.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ const run = (command, args) => {
 
 run('node', ['scripts/ensure-chromium.mjs']);
 run('npx', ['wxt', 'build']);
+run('node', ['native-host/build.mjs']);
 run('npx', ['tsc', '--noEmit']);
 
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));

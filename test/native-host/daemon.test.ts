@@ -66,7 +66,7 @@ describe('the daemon', () => {
   it('answers a ping on its socket with its status', async () => {
     const peer = await SocketPeer.open(paths(home).socket);
     peer.send({ type: 'ping' });
-    expect(await peer.next((f) => f.type === 'pong')).toMatchObject({ type: 'pong', version: expect.any(String), hubConnected: false });
+    expect(await peer.next((f) => f.type === 'pong')).toMatchObject({ type: 'pong', version: expect.any(String), hubConnected: false, apiPort: daemon.apiPort });
   });
 
   it('refuses a second daemon on the same home', async () => {
