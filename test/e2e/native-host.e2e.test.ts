@@ -9,6 +9,10 @@ import { launchExtension, waitFor, type ExtensionBrowser } from '../support/exte
 import { installTestHost, type InstalledHost } from '../support/host-fixture';
 import type { MessageStatus } from '../../src/bus/bus';
 import type { StoredMessage } from '../../src/storage/db';
+import { chmod, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runDoctor, type Check } from '../../native-host/doctor';
+import { paths } from '../../native-host/config';
 
 describe('the native host with a real Chromium', () => {
   let host: InstalledHost;
@@ -121,5 +125,47 @@ describe('the native host with a real Chromium', () => {
     for (const [payload, id] of acknowledged) expect(messages.find((m) => m.id === id)?.body.text).toBe(payload);
     // Whatever else arrived was journaled before the kill cut off its answer: posted, never invented.
     expect(texts.every((t) => attempted.includes(t))).toBe(true);
+  });
+
+  it('doctor passes a healthy install, then names each link as the test breaks it in turn', async () => {
+    const doctor = async () => runDoctor({ home: host.home, userHome: join(host.home, 'no-user') });
+    const broken = (checks: Check[]) => checks.filter((c) => !c.ok && !c.skipped).map((c) => c.name);
+    await open();
+    await connected();
+    await waitFor(doctor, (checks) => broken(checks).length === 0, 20_000, 'a healthy doctor');
+
+    // the API: the token file changed after the daemon started
+    const token = paths(host.home).token;
+    await writeFile(token, `${'0'.repeat(64)}\n`, { mode: 0o600 });
+    let checks = await doctor();
+    expect(broken(checks)).toEqual(['api']);
+    expect(checks.find((c) => c.name === 'api')!.detail).toMatch(/refused the token/);
+    await writeFile(token, `${host.token}\n`, { mode: 0o600 });
+
+    // the hub: the browser is closed (the daemon outlives it)
+    await browser!.close({ keepProfile: true });
+    browser = undefined;
+    checks = await doctor();
+    expect(broken(checks)).toEqual(['hub', 'api']);
+    expect(checks.find((c) => c.name === 'hub')!.detail).toBe('the daemon answers, but no browser extension is connected to it');
+
+    // the daemon: stopped, and no browser to start it again
+    await host.killDaemon();
+    checks = await doctor();
+    expect(broken(checks)).toEqual(['daemon']);
+    expect(checks.filter((c) => c.skipped).map((c) => c.name)).toEqual(['hub', 'api']);
+
+    // the launcher: not executable
+    await chmod(paths(host.home).launcher, 0o644);
+    checks = await doctor();
+    expect(broken(checks)).toContain('launcher');
+    expect(checks.find((c) => c.name === 'launcher')!.fix).not.toBe('');
+    await chmod(paths(host.home).launcher, 0o755);
+
+    // the manifest: gone from the profile
+    await rm(join(host.profileDir, 'NativeMessagingHosts', 'dev.switchboard.host.json'));
+    checks = await doctor();
+    expect(broken(checks)).toContain('manifest');
+    expect(checks.find((c) => c.name === 'manifest')!.fix).toMatch(/switchboard host install/);
   });
 });
