@@ -1,28 +1,13 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { NativeLink, type InboundSink } from '../../src/hub/native-link';
 import { splitFrame } from '../../src/protocol/chunking';
-import { newMessageId, type Envelope } from '../../src/protocol/envelope';
+import { newMessageId } from '../../src/protocol/envelope';
+import { envelopeFor } from '../support/envelopes';
 import { FakePort } from '../support/fake-port';
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-function envelope(text = 'hi'): Envelope {
-  const id = newMessageId();
-  return {
-    id,
-    from: 'claude-code:local/s1',
-    to: ['api:local/bot'],
-    replyTo: 'claude-code:local/s1',
-    threadId: id,
-    kind: 'note',
-    body: { text },
-    priority: 'normal',
-    ttl: 'medium',
-    createdAt: 1,
-    hops: 0,
-    ackRequired: false,
-  };
-}
+const envelope = (text = 'hi') => envelopeFor({ from: 'claude-code:local/s1', to: ['api:local/bot'], body: { text } });
 
 describe('the native link', () => {
   let ports: FakePort[];

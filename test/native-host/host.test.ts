@@ -6,7 +6,8 @@ import { Host, HUB_WINDOW, type HubConnection } from '../../native-host/host';
 import { Journal } from '../../native-host/journal';
 import { Inbox } from '../../native-host/inbox';
 import type { HostFrame, InboundRecord } from '../../src/protocol/native';
-import { newMessageId, type Envelope } from '../../src/protocol/envelope';
+import { newMessageId } from '../../src/protocol/envelope';
+import { envelopeFor } from '../support/envelopes';
 import type { HostEvent } from '../../native-host/ports';
 
 class RecordingHub implements HubConnection {
@@ -23,23 +24,8 @@ class RecordingHub implements HubConnection {
   }
 }
 
-const envelopeTo = (recipient: string, text = 'hello'): Envelope => {
-  const id = newMessageId();
-  return {
-    id,
-    from: 'claude-code:local/s1',
-    to: [recipient],
-    replyTo: 'claude-code:local/s1',
-    threadId: id,
-    kind: 'reply',
-    body: { text },
-    priority: 'normal',
-    ttl: 'medium',
-    createdAt: 1_000,
-    hops: 0,
-    ackRequired: true,
-  };
-};
+const envelopeTo = (recipient: string) =>
+  envelopeFor({ from: 'claude-code:local/s1', to: [recipient], kind: 'reply', createdAt: 1_000, ackRequired: true });
 
 describe('the host core', () => {
   let dir: string;

@@ -6,6 +6,7 @@ import { Envelope, ValidationError, newMessageId, parseOrThrow } from '../../src
 import { Inbox } from '../../native-host/inbox';
 import { Journal } from '../../native-host/journal';
 import type { InboxMessage } from '../../native-host/ports';
+import { envelopeFor } from '../support/envelopes';
 
 const BOT = 'api:local/ci-bot';
 const OTHER = 'api:local/other';
@@ -36,25 +37,8 @@ async function reopen(inbox: Inbox, retentionMs?: number): Promise<Inbox> {
 }
 
 function envelope(text: string, to = BOT): Envelope {
-  const id = newMessageId();
-  return parseOrThrow(
-    Envelope,
-    {
-      id,
-      from: 'claude-code:laptop/s1',
-      to: [to],
-      replyTo: 'claude-code:laptop/s1',
-      threadId: id,
-      kind: 'note',
-      body: { text },
-      priority: 'normal',
-      ttl: 'medium',
-      createdAt: 1_000,
-      hops: 0,
-      ackRequired: true,
-    },
-    'envelope',
-  );
+  // parsed, so the fixture is known to be a valid envelope
+  return parseOrThrow(Envelope, envelopeFor({ from: 'claude-code:laptop/s1', to: [to], body: { text }, createdAt: 1_000, ackRequired: true }), 'envelope');
 }
 
 const texts = (messages: InboxMessage[]) => messages.map((message) => message.envelope.body.text);

@@ -12,6 +12,7 @@ import { encodeFrame, FrameReader } from '../../native-host/frames';
 import { paths } from '../../native-host/config';
 import { daemonAnswers } from '../../native-host/daemon';
 import { EXTENSION_ID } from '../../src/extension-identity';
+import { envelopeFor } from '../support/envelopes';
 
 const DIST = resolve(import.meta.dirname, '../../dist/native-host');
 
@@ -63,20 +64,7 @@ describe('the shim', () => {
     const browser = launch(`chrome-extension://${EXTENSION_ID}/`);
     expect(await browser.next((f) => f.type === 'hello')).toMatchObject({ type: 'hello', device: 'local' });
     // a frame from the browser reaches the daemon: a deliver is answered
-    const envelope = {
-      id: '01a1fbe9-f0b9-77e0-a061-3e29221f0351',
-      from: 'claude-code:local/s1',
-      to: ['api:local/bot'],
-      replyTo: 'claude-code:local/s1',
-      threadId: '01a1fbe9-f0b9-77e0-a061-3e29221f0351',
-      kind: 'note',
-      body: { text: 'through the shim' },
-      priority: 'normal',
-      ttl: 'medium',
-      createdAt: 1,
-      hops: 0,
-      ackRequired: false,
-    };
+    const envelope = envelopeFor({ from: 'claude-code:local/s1', to: ['api:local/bot'], body: { text: 'through the shim' } });
     browser.child.stdin.write(encodeFrame({ type: 'deliver', id: 'd1', recipient: 'api:local/bot', envelope }));
     expect(await browser.next((f) => f.type === 'accepted')).toEqual({ type: 'accepted', id: 'd1' });
     browser.child.stdin.end(); // the browser closes the port

@@ -92,20 +92,4 @@ export class MemoryHostCore implements HostCore {
   }
 }
 
-/** A complete envelope with sensible defaults, for `deliver`. */
-export function envelopeFor(fields: Partial<Envelope> & Pick<Envelope, 'from' | 'to'>): Envelope {
-  const id = fields.id ?? newMessageId();
-  return {
-    id,
-    replyTo: fields.from,
-    threadId: id,
-    kind: 'note',
-    body: { text: 'hello' },
-    priority: 'normal',
-    ttl: 'medium',
-    createdAt: 1_700_000_000_000,
-    hops: 0,
-    ackRequired: false,
-    ...fields,
-  };
-}
+export { envelopeFor } from './envelopes';
