@@ -5,6 +5,10 @@
 import { defaultHome } from './config';
 import { AlreadyRunning, startDaemon } from './daemon';
 
+// A daemon that dies takes the API with it until a browser starts it again: a stray rejection is
+// logged, not fatal. (An uncaught exception still ends it: its state may be broken.)
+process.on('unhandledRejection', (reason) => process.stderr.write(`${new Date().toISOString()} unhandled rejection: ${(reason as Error)?.stack ?? reason}\n`));
+
 async function main(): Promise<void> {
   let daemon;
   try {

@@ -160,7 +160,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    // A target URL cannot parse (`//`, `/\\`): answered, never thrown — it comes before the token check.
+    const url = targetOf(request);
+    if (!url) return sendJson(response, 400, { error: `not a request target: ${JSON.stringify(request.url)}` });
     try {
       const auth = authenticate(request, url, options.token);
       if (!auth.ok) throw new HttpError(401, auth.error, { 'WWW-Authenticate': 'Bearer' });
@@ -186,7 +188,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {}); // a client that resets during the handshake must not crash the daemon
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    const url = targetOf(request);
+    if (!url) return refuseUpgrade(socket, 400, 'Bad Request', `not a request target: ${JSON.stringify(request.url)}`);
     const auth = authenticate(request, url, options.token);
     if (!auth.ok) return refuseUpgrade(socket, 401, 'Unauthorized', auth.error, { 'WWW-Authenticate': 'Bearer' });
     const match = /^\/ws\/([^/]+)$/.exec(url.pathname);
@@ -209,7 +212,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     }
   };
 
-  const server = createServer((request, response) => void handle(request, response));
+  const server = createServer((request, response) =>
+    handle(request, response).catch((error) => log(`api: ${request.method} ${request.url}: ${(error as Error).stack ?? error}`)),
+  );
   server.on('upgrade', upgrade);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -244,4 +249,13 @@ function queryOf(url: URL): Record<string, string> {
   const query = Object.fromEntries(url.searchParams);
   delete query.token;
   return query;
+}
+
+/** The request's URL, or undefined when its target does not parse as one. */
+function targetOf(request: IncomingMessage): URL | undefined {
+  try {
+    return new URL(request.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
 }

@@ -335,4 +335,25 @@ describe('malformed HTTP', () => {
     expect(answer).toMatch(/^HTTP\/1.1 400/);
     await expectServing();
   });
+
+  it('answers a request target that is not a URL with 400, for HTTP and WebSocket alike, before any token', async () => {
+    await start();
+    const { connect } = await import('node:net');
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(api.port, '127.0.0.1', () => socket.write(text));
+        let answer = '';
+        socket.on('data', (chunk) => {
+          answer += chunk;
+          if (answer.includes('\r\n\r\n')) socket.destroy();
+        });
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    for (const target of ['//', '///', '/\\']) {
+      expect(await raw(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`)).toMatch(/^HTTP\/1.1 400/);
+      expect(await raw(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`)).toMatch(/^HTTP\/1.1 400/);
+    }
+    await expectServing();
+  });
 });
