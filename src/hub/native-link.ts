@@ -11,7 +11,7 @@
 import type { z } from 'zod';
 import { Reassembler } from '../protocol/chunking';
 import { HostFrame, NATIVE_HOST_NAME, type HubFrame, type InboundRecord, type NativeLinkStatus } from '../protocol/native';
-import type { Envelope } from '../protocol/envelope';
+import { ValidationError, type Envelope } from '../protocol/envelope';
 
 /** The part of a runtime.Port the link uses, so tests can give it a fake. */
 export interface NativePort {
@@ -43,6 +43,16 @@ export interface NativeLinkOptions {
 }
 
 const summary = (error: z.ZodError) => error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+
+/**
+ * A refusal is the bus judging the record, which it will do the same way next time: a validation
+ * error, or a plain Error from an ack it cannot apply. Storage errors (Dexie and IndexedDB name
+ * theirs: QuotaExceededError, DatabaseClosedError, AbortError…) pass.
+ */
+function isRefusal(error: unknown, record: InboundRecord): boolean {
+  if (error instanceof ValidationError) return true;
+  return record.type === 'ack' && error instanceof Error && error.name === 'Error';
+}
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
@@ -127,7 +137,17 @@ export class NativeLink {
         this.options.sink.reachable();
         return;
       case 'inbound':
-        void this.commit(frame.record).then((error) => this.confirm(port, frame.seq, error));
+        void this.commit(frame.record).then((outcome) => {
+          if (outcome.status === 'failed') {
+            // The hub could not store it now (storage closed, quota): the host keeps the record,
+            // and the reconnect makes it send it again.
+            this.options.log?.('Switchboard: could not store a record from the native host; reconnecting to get it again', outcome.error);
+            if (port === this.port) {
+              port.disconnect();
+              this.closed(`could not store a record: ${outcome.error}`);
+            }
+          } else this.confirm(port, frame.seq, outcome.status === 'refused' ? outcome.reason : undefined);
+        });
         return;
       case 'accepted':
         this.waiting.get(frame.id)?.({ ok: true });
@@ -142,19 +162,22 @@ export class NativeLink {
     }
   }
 
-  /** Applies one journal record; resolves with the reason when the hub refuses it for good. */
-  private async commit(record: InboundRecord): Promise<string | undefined> {
+  /**
+   * Applies one journal record. `refused`: the bus will never take it (invalid, an ack of a message
+   * the recipient never had) — confirmed with the reason, or it would come back on every reconnect.
+   * `failed`: it could not be stored now — never confirmed, so the host keeps it.
+   */
+  private async commit(record: InboundRecord): Promise<{ status: 'stored' } | { status: 'refused'; reason: string } | { status: 'failed'; error: string }> {
     try {
       if (record.type === 'message') {
         await this.options.sink.send(record.message);
         await this.options.sink.noteAgent(record.message.from);
       } else if (record.type === 'ack') await this.options.sink.ack(record.messageId, record.recipient);
       else await this.options.sink.noteAgent(record.address);
-      return undefined;
+      return { status: 'stored' };
     } catch (error) {
-      // A record the bus refuses (invalid, an ack of an unknown message) would be refused again on
-      // every resend: confirm it with the reason so the host logs it and lets it go.
-      return error instanceof Error ? error.message : String(error);
+      const reason = error instanceof Error ? error.message : String(error);
+      return isRefusal(error, record) ? { status: 'refused', reason } : { status: 'failed', error: reason };
     }
   }
 

@@ -96,6 +96,21 @@ describe('the native link', () => {
     expect(ports[0].posted.flatMap((f) => f.results)).toEqual([{ seq: 2 }, { seq: 3, error: 'no delivery of that message to api:local/b' }]);
   });
 
+  it('never confirms a record it could not store now: it reconnects, so the host sends it again', async () => {
+    link.start();
+    hello();
+    sink.send = async () => {
+      throw Object.assign(new Error('The quota has been exceeded.'), { name: 'QuotaExceededError' });
+    };
+    const message = { id: newMessageId(), from: 'api:local/a', to: ['api:local/b'], body: 'x' };
+    ports[0].receive({ type: 'inbound', seq: 4, record: { type: 'message', message } });
+    await flush();
+    expect(ports[0].posted).toEqual([]);
+    expect(ports[0].disconnected).toBe(true);
+    expect(link.status()).toMatchObject({ connected: false, lastError: 'could not store a record: The quota has been exceeded.' });
+    expect(timers.at(-1)!.ms).toBe(1_000);
+  });
+
   it('hands a message to the host and waits for it to be accepted, refused or timed out', async () => {
     link.start();
     expect(await link.deliver('api:local/bot', envelope())).toEqual({ ok: false, reason: 'the native host is not connected' });
