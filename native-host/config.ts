@@ -76,6 +76,12 @@ export const JournalConfig = section({
   groupCommitMs: integer(0, 1000).default(0),
   /** Rewrite a journal without its settled records once it has grown past this many bytes. Default 16 MiB. */
   compactAfterBytes: integer(64 * 1024, 16 * 1024 * MIB, 'a byte count from 65536 to 17179869184').default(16 * MIB),
+  /**
+   * The most the inbound journal may hold while the hub is away, in bytes; past it the API answers
+   * 503 with Retry-After instead of accepting what it could not keep. Default 1 GiB (the daemon reads
+   * the journal whole when it starts).
+   */
+  maxBytes: integer(MIB, 4 * 1024 * MIB, 'a byte count from 1048576 to 4294967296').default(1024 * MIB),
 });
 
 export const InboxConfig = section({

@@ -3,10 +3,10 @@
  * `switchboard daemon`). It outlives the browser, so what arrives while the browser is closed waits
  * in the journal (issue 4).
  *
- * Only one daemon may own a home: two would write the same journal. The API's TCP port is the lock
- * — the kernel frees it the moment its owner dies, which a lock file cannot promise — and the socket
- * is claimed only after it. A second daemon finds the port taken and a live daemon on the socket,
- * and leaves quietly.
+ * Only one daemon may own a home: two would write the same journal. The socket is the lock: a
+ * daemon that finds another answering on it leaves quietly; one that finds a dead socket file
+ * (its owner crashed) takes it over — and only then opens the journals. (Two daemons starting in
+ * the same instant over a dead socket could both take it; the browser starts one shim at a time.)
  */
 import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -64,27 +64,39 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
   const files = paths(home);
 
   if (await daemonAnswers(files.socket)) throw new AlreadyRunning(files.socket);
+  // Claim the socket before the journals are even opened: opening one may truncate a torn tail,
+  // which must never happen under a daemon that is already writing it.
+  let hostReady!: { resolve: (host: Host) => void; reject: (error: Error) => void };
+  const ready = new Promise<Host>((resolve, reject) => (hostReady = { resolve, reject }));
+  ready.catch(() => {});
+  let apiPort = 0;
+  const shims = await listenForShims({ path: files.socket, host: ready, allowed: config.extensions, apiPort: () => apiPort, log });
 
-  await mkdir(files.journal, { recursive: true, mode: 0o700 });
-  const onWarning = (text: string) => log(`warning: ${text}`);
-  const journal = await Journal.open<InboundRecord>({
-    dir: files.journal,
-    name: 'inbound',
-    groupCommitMs: config.journal.groupCommitMs,
-    compactAfterBytes: config.journal.compactAfterBytes,
-    onWarning,
-  });
-  const inbox = await Inbox.open({ dir: files.journal, retentionMs: config.inbox.retentionHours * 3_600_000, onWarning });
-  const metrics = new HostMetrics();
-  const host = new Host({ journal, inbox, version: HOST_VERSION, device: config.device, log });
-  const detachMetrics = metrics.attach(host);
-  const hooks = parseOrThrow(z.array(WebhookConfig), config.webhooks, 'webhooks in config.json');
-  const webhooks = new Webhooks({ hooks, failuresFile: `${home}/webhook-failures.jsonl`, onFailure: () => metrics.webhookFailure() });
-  const detachWebhooks = webhooks.attach(host);
-
-  // The port first: it is the lock (see above). A port of 0 (tests) takes no lock.
+  const opened: { close(): Promise<void> }[] = [];
+  let host: Host;
   let api: Awaited<ReturnType<typeof startApi>>;
+  let inbox: Inbox;
+  let journal: Journal<InboundRecord>;
+  let metrics: HostMetrics;
+  let webhooks: Webhooks;
   try {
+    await mkdir(files.journal, { recursive: true, mode: 0o700 });
+    const onWarning = (text: string) => log(`warning: ${text}`);
+    journal = await Journal.open<InboundRecord>({
+      dir: files.journal,
+      name: 'inbound',
+      groupCommitMs: config.journal.groupCommitMs,
+      compactAfterBytes: config.journal.compactAfterBytes,
+      onWarning,
+    });
+    opened.push(journal);
+    inbox = await Inbox.open({ dir: files.journal, retentionMs: config.inbox.retentionHours * 3_600_000, onWarning });
+    opened.push(inbox);
+    metrics = new HostMetrics();
+    host = new Host({ journal, inbox, version: HOST_VERSION, device: config.device, maxJournalBytes: config.journal.maxBytes, log });
+    const hooks = parseOrThrow(z.array(WebhookConfig), config.webhooks, 'webhooks in config.json');
+    webhooks = new Webhooks({ hooks, failuresFile: `${home}/webhook-failures.jsonl`, onFailure: () => metrics.webhookFailure() });
+    opened.push(webhooks);
     api = await startApi({
       core: host,
       token: report.token,
@@ -96,13 +108,20 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       metrics,
       webhooks,
       log,
+    }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error;
+      throw new Error(`the API port ${config.api.port} is taken by another program (or a daemon of another home): set api.port in ${files.config}`);
     });
+    apiPort = api.port;
   } catch (error) {
-    await Promise.all([journal.close(), inbox.close()]);
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && (await daemonAnswers(files.socket))) throw new AlreadyRunning(files.socket);
+    hostReady.reject(error as Error);
+    await shims.close();
+    for (const part of opened.reverse()) await part.close().catch(() => {});
     throw error;
   }
-  const shims = await listenForShims({ path: files.socket, host, allowed: config.extensions, apiPort: api.port, log });
+  const detachMetrics = metrics.attach(host);
+  const detachWebhooks = webhooks.attach(host);
+  hostReady.resolve(host);
   await writeFile(files.pid, `${process.pid}\n`, { mode: 0o600 });
 
   const pruning = setInterval(() => void inbox.prune(Date.now()).catch((error) => log(`inbox prune failed: ${error.message}`)), 3_600_000);

@@ -14,23 +14,27 @@ import { AgentAddress } from '../src/protocol/address';
 import { MessageId } from '../src/protocol/envelope';
 import type { Journal } from './journal';
 import type { Inbox } from './inbox';
-import type { HostCore, HostEvent, HostStatus, InboxMessage } from './ports';
+import { HostBusyError, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from './ports';
 import type { HostMetrics } from './metrics';
 
 /** A connected hub, as the host sees it: frames out, frames in. */
 export interface HubConnection {
-  send(frame: HostFrame): void;
+  /** Sends a frame; returns how many bytes it took. */
+  send(frame: HostFrame): number;
   close(reason: string): void;
 }
 
-/** How many journal records the hub may have been sent and not yet committed. */
+/** How many journal records, and how many bytes of them, the hub may have been sent and not yet committed (one record always goes). */
 export const HUB_WINDOW = 256;
+export const HUB_WINDOW_BYTES = 16 * 1024 * 1024;
 
 export interface HostOptions {
   journal: Journal<InboundRecord>;
   inbox: Inbox;
   version: string;
   device: string;
+  /** refuse new records (HostBusyError) while the journal holds this many bytes; default unlimited */
+  maxJournalBytes?: number;
   metrics?: HostMetrics;
   now?: () => number;
   log?: (line: string) => void;
@@ -44,10 +48,12 @@ export class Host implements HostCore {
   /** ids of messages in the journal (or on their way in), so a resent request is not journaled twice */
   private readonly journaledIds = new Map<string, Promise<number>>();
   private readonly idOfSeq = new Map<number, string>();
-  /** seqs sent to the current hub and not yet committed by it */
-  private readonly inFlight = new Set<number>();
-  /** the highest seq sent to the current hub */
-  private sentUpTo = -1;
+  /** seqs sent to the current hub and not yet committed by it, with their size */
+  private readonly inFlight = new Map<number, number>();
+  private inFlightBytes = 0;
+  /** the journal's records in order, as of the hub's connect plus what came since; `next` is the first not sent */
+  private outbox: { seq: number; record: InboundRecord }[] = [];
+  private next = 0;
   /** when each journaled record was accepted, for the latency of API → hub committed */
   private readonly acceptedAt = new Map<number, number>();
 
@@ -126,7 +132,9 @@ export class Host implements HostCore {
     this.hub = connection;
     this.log('hub connected');
     this.inFlight.clear();
-    this.sentUpTo = -1;
+    this.inFlightBytes = 0;
+    this.outbox = this.options.journal.entries();
+    this.next = 0;
     connection.send({ type: 'hello', version: this.options.version, device: this.options.device });
     this.pump();
     this.emit({ type: 'hub', connected: true, at: this.now() });
@@ -156,7 +164,10 @@ export class Host implements HostCore {
         this.acceptedAt.delete(result.seq);
       }
       await this.options.journal.remove(seqs);
-      for (const seq of seqs) this.inFlight.delete(seq);
+      for (const seq of seqs) {
+        this.inFlightBytes -= this.inFlight.get(seq) ?? 0;
+        this.inFlight.delete(seq);
+      }
       // The hub has them now and dedupes a resend by id itself.
       for (const seq of seqs) {
         const id = this.idOfSeq.get(seq);
@@ -180,25 +191,40 @@ export class Host implements HostCore {
   }
 
   private async append(record: InboundRecord): Promise<number> {
+    const max = this.options.maxJournalBytes;
+    const held = this.options.journal.size.liveBytes;
+    if (max !== undefined && held >= max) {
+      throw new HostBusyError(
+        `the host's journal is full (${held} bytes wait for the hub${this.hub ? '' : ', which is not connected: start the browser'}); try again later`,
+        this.hub ? 5 : 60,
+      );
+    }
     const seq = await this.options.journal.append(record);
     this.acceptedAt.set(seq, this.now());
+    // Appends resolve in seq order, so the outbox stays in journal order.
+    if (this.hub) this.outbox.push({ seq, record });
     this.pump();
     return seq;
   }
 
   /**
    * Sends the hub the journal's records it has not been sent yet, in order, keeping at most
-   * HUB_WINDOW uncommitted: a journal that filled while the browser was closed must not flood it.
+   * HUB_WINDOW records and HUB_WINDOW_BYTES uncommitted: a journal that filled while the browser
+   * was closed must not flood it, nor the daemon's memory.
    */
   private pump(): void {
     const hub = this.hub;
-    if (!hub || this.inFlight.size >= HUB_WINDOW) return;
-    for (const { seq, record } of this.options.journal.entries()) {
-      if (seq <= this.sentUpTo) continue;
-      hub.send({ type: 'inbound', seq, record });
-      this.sentUpTo = seq;
-      this.inFlight.add(seq);
-      if (this.inFlight.size >= HUB_WINDOW) return;
+    if (!hub) return;
+    while (this.next < this.outbox.length && this.inFlight.size < HUB_WINDOW && (this.inFlight.size === 0 || this.inFlightBytes < HUB_WINDOW_BYTES)) {
+      const { seq, record } = this.outbox[this.next++]!;
+      const bytes = hub.send({ type: 'inbound', seq, record });
+      this.inFlight.set(seq, bytes);
+      this.inFlightBytes += bytes;
+    }
+    // What has been sent is no longer needed here: keep the outbox from growing for ever.
+    if (this.next > 1_024) {
+      this.outbox = this.outbox.slice(this.next);
+      this.next = 0;
     }
   }
 

@@ -230,8 +230,9 @@ export class Journal<T> {
     return [...this.#live].map(([seq, { record }]) => ({ seq, record }));
   }
 
-  get size(): { records: number; bytes: number } {
-    return { records: this.#live.size, bytes: this.#fileBytes };
+  /** Live records; the file's bytes; the bytes of the live records (what a compaction would keep). */
+  get size(): { records: number; bytes: number; liveBytes: number } {
+    return { records: this.#live.size, bytes: this.#fileBytes, liveBytes: this.#liveBytes };
   }
 
   /** False once a write or fsync failed: the journal refuses appends until it is opened again. */

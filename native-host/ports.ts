@@ -53,3 +53,14 @@ export interface HostCore {
   onEvent(listener: (event: HostEvent) => void): () => void;
   status(): HostStatus;
 }
+
+/** The host cannot take more now (its journal is full while the hub is away): try again later. */
+export class HostBusyError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'HostBusyError';
+  }
+}

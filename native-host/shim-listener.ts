@@ -39,21 +39,28 @@ export function callerOf(args: string[], allowed: AllowedCallers): string | unde
 
 export interface ShimListenerOptions {
   path: string;
-  host: Host;
+  /**
+   * The core, once it is ready: the socket is claimed before the journals are opened (it is the
+   * daemon's lock), and connections that come meanwhile wait.
+   */
+  host: Promise<Host>;
   allowed: AllowedCallers;
   /** the local API's port, told to `ping` callers (with a configured port of 0, only the daemon knows it) */
-  apiPort: number;
+  apiPort: () => number;
   log: (line: string) => void;
 }
 
-/** Frames for the browser are sent as one or more native messages of at most 1 MB each. */
-function writeJson(socket: Socket, json: string): void {
+/** Frames for the browser are sent as one or more native messages of at most 1 MB each. Returns the bytes written. */
+function writeJson(socket: Socket, json: string): number {
+  let bytes = 0;
   for (const piece of splitFrame(json)) {
     const body = Buffer.from(piece, 'utf8');
     const header = Buffer.allocUnsafe(4);
     header.writeUInt32LE(body.length, 0);
     socket.write(Buffer.concat([header, body]));
+    bytes += 4 + body.length;
   }
+  return bytes;
 }
 
 export interface ShimListener {
@@ -61,15 +68,22 @@ export interface ShimListener {
   close(): Promise<void>;
 }
 
-export async function listenForShims({ path, host, allowed, apiPort, log }: ShimListenerOptions): Promise<ShimListener> {
+export async function listenForShims({ path, host: ready, allowed, apiPort, log }: ShimListenerOptions): Promise<ShimListener> {
   const open = new Set<Socket>();
   const server: Server = createServer((socket) => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
-    serve(socket);
+    socket.pause();
+    ready.then(
+      (host) => {
+        socket.resume();
+        serve(host, socket);
+      },
+      () => socket.destroy(),
+    );
   });
 
-  function serve(socket: Socket): void {
+  function serve(host: Host, socket: Socket): void {
     let connection: HubConnection | undefined;
     const reassembler = new Reassembler();
     const refuse = (error: string) => {
@@ -91,16 +105,14 @@ export async function listenForShims({ path, host, allowed, apiPort, log }: Shim
         const opening = Opening.safeParse(value);
         if (!opening.success) return refuse('the first frame must be {"type":"shim","args":[…]} or {"type":"ping"}');
         if (opening.data.type === 'ping') {
-          writeJson(socket, JSON.stringify({ type: 'pong', ...host.status(), apiPort }));
+          writeJson(socket, JSON.stringify({ type: 'pong', ...host.status(), apiPort: apiPort() }));
           socket.end();
           return;
         }
         const caller = callerOf(opening.data.args, allowed);
         if (!caller) return refuse(`the calling extension is not allowed (${opening.data.args.join(' ') || 'no origin given'})`);
         const hub: HubConnection = {
-          send: (frame: HostFrame) => {
-            if (!socket.destroyed) writeJson(socket, JSON.stringify(frame));
-          },
+          send: (frame: HostFrame) => (socket.destroyed ? 0 : writeJson(socket, JSON.stringify(frame))),
           close: (reason) => {
             writeJson(socket, JSON.stringify({ type: 'error', error: reason }));
             socket.end();

@@ -19,7 +19,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { BlockList, isIP, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { HostCore } from '../ports';
+import { HostBusyError, type HostCore } from '../ports';
 import { HostMetrics } from '../metrics';
 import type { WebhookFailure } from '../webhooks';
 import { newMessageId, parseOrThrow, ValidationError } from '../../src/protocol/envelope';
@@ -181,6 +181,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
         return sendError(response, error);
       }
       if (error instanceof ValidationError) return sendJson(response, 400, { error: error.message });
+      if (error instanceof HostBusyError) return sendJson(response, 503, { error: error.message }, { 'Retry-After': String(error.retryAfterSeconds) });
       log(`api: ${request.method} ${url.pathname}: ${(error as Error).stack ?? error}`);
       sendJson(response, 500, { error: `the host could not do that: ${(error as Error).message}` });
     }

@@ -43,7 +43,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       device: 'local',
       api: { host: '127.0.0.1', port: 8737, maxBodyBytes: 20 * 1024 * 1024, rateLimit: { perSecond: 50, burst: 200 } },
-      journal: { groupCommitMs: 0, compactAfterBytes: 16 * 1024 * 1024 },
+      journal: { groupCommitMs: 0, compactAfterBytes: 16 * 1024 * 1024, maxBytes: 1024 * 1024 * 1024 },
       inbox: { retentionHours: 24 },
       webhooks: [],
       extensions: { chrome: [EXTENSION_ID], firefox: [FIREFOX_ADDON_ID] },

@@ -73,6 +73,19 @@ describe('the daemon', () => {
     await expect(startDaemon({ home, log: () => {} })).rejects.toThrow(AlreadyRunning);
   });
 
+  it('takes over the socket a crashed daemon left behind', async () => {
+    await daemon.stop();
+    const { createServer } = await import('node:net');
+    // a socket file with nobody behind it, as after a SIGKILL
+    const stale = createServer();
+    await new Promise<void>((r) => stale.listen(paths(home).socket, r));
+    (stale as unknown as { _handle: { close(): void } })._handle.close();
+    daemon = await startDaemon({ home, log: () => {} });
+    const peer = await SocketPeer.open(paths(home).socket);
+    peer.send({ type: 'ping' });
+    await peer.next((f) => f.type === 'pong');
+  });
+
   it('turns away a shim that another extension started, and keeps serving', async () => {
     const peer = await SocketPeer.open(paths(home).socket);
     peer.send({ type: 'shim', args: ['chrome-extension://abcdefghijklmnopabcdefghijklmnop/'] });

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Host, HUB_WINDOW, type HubConnection } from '../../native-host/host';
+import { Host, HUB_WINDOW, HUB_WINDOW_BYTES, type HubConnection } from '../../native-host/host';
+import { HostBusyError } from '../../native-host/ports';
 import { Journal } from '../../native-host/journal';
 import { Inbox } from '../../native-host/inbox';
 import type { HostFrame, InboundRecord } from '../../src/protocol/native';
@@ -15,6 +16,7 @@ class RecordingHub implements HubConnection {
   closedWith: string | undefined;
   send(frame: HostFrame) {
     this.frames.push(frame);
+    return Buffer.byteLength(JSON.stringify(frame));
   }
   close(reason: string) {
     this.closedWith = reason;
@@ -103,6 +105,36 @@ describe('the host core', () => {
     expect(hub.inbound()).toHaveLength(HUB_WINDOW + 5);
     const seqs = hub.inbound().map((f) => f.seq);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+  });
+
+  it('keeps the uncommitted bytes within a window too, but always sends one record', async () => {
+    const big = 'x'.repeat(150_000);
+    for (let i = 0; i < 300; i++) await host.submit({ from: 'api:local/a', to: 'api:local/b', body: big });
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    const sent = hub.inbound().length;
+    expect(sent).toBeLessThan(HUB_WINDOW);
+    expect(sent * 150_000).toBeGreaterThanOrEqual(HUB_WINDOW_BYTES);
+    expect((sent - 1) * 150_000).toBeLessThan(HUB_WINDOW_BYTES);
+    await host.receive(hub, { type: 'committed', results: hub.inbound().map((f) => ({ seq: f.seq })) });
+    expect(hub.inbound().length).toBe(2 * sent);
+  });
+
+  it('refuses new records with a clear "busy" while its journal is full, and accepts again once the hub takes them', async () => {
+    await journal.close();
+    await inbox.close();
+    journal = await Journal.open<InboundRecord>({ dir, name: 'inbound' });
+    inbox = await Inbox.open({ dir });
+    host = new Host({ journal, inbox, version: '0.1.0', device: 'local', maxJournalBytes: 2_000, now: () => now });
+    while (journal.size.liveBytes < 2_000) await host.submit({ from: 'api:local/a', to: 'api:local/b', body: 'fill' });
+    const error = await host.submit({ from: 'api:local/a', to: 'api:local/b', body: 'one too many' }).catch((e) => e);
+    expect(error).toBeInstanceOf(HostBusyError);
+    expect(error.message).toMatch(/^the host's journal is full \(\d+ bytes wait for the hub, which is not connected: start the browser\); try again later$/);
+    expect(error.retryAfterSeconds).toBe(60);
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    await host.receive(hub, { type: 'committed', results: hub.inbound().map((f) => ({ seq: f.seq })) });
+    await host.submit({ from: 'api:local/a', to: 'api:local/b', body: 'room again' });
   });
 
   it('keeps what the hub hands over in the inbox before saying it is accepted, once per message', async () => {

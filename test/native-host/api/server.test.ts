@@ -1,3 +1,4 @@
+import { HostBusyError } from '../../../native-host/ports';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
 import { startApi, type ApiOptions, type RunningApi } from '../../../native-host/api/server';
@@ -160,6 +161,15 @@ describe('POST /api/send', () => {
     const response = await post('/api/send', { from: 'a', to: 'b', payload: 'x' });
     expect(response.status).toBe(500);
     expect((await response.json()).error).toMatch(/disk full/);
+    await expectServing();
+  });
+
+  it('answers 503 with Retry-After when the host is busy (its journal is full)', async () => {
+    core.failSubmitsWith = new HostBusyError("the host's journal is full (5 bytes wait for the hub); try again later", 60);
+    const response = await post('/api/send', { from: 'a', to: 'b', payload: 'x' });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('60');
+    expect((await response.json()).error).toMatch(/journal is full/);
     await expectServing();
   });
 });
