@@ -8,7 +8,7 @@
  * an older one (a browser that restarted leaves a dead shim behind it for a moment).
  */
 import { EventEmitter } from 'node:events';
-import { newMessageId, parseOrThrow, SendRequest } from '../src/protocol/envelope';
+import { newMessageId, parseOrThrow, parseSendRequest, type SendRequest } from '../src/protocol/envelope';
 import { HubFrame, type HostFrame, type InboundRecord } from '../src/protocol/native';
 import { AgentAddress } from '../src/protocol/address';
 import { MessageId } from '../src/protocol/envelope';
@@ -70,7 +70,7 @@ export class Host implements HostCore {
   }
 
   async submit(input: SendRequest): Promise<{ messageId: string }> {
-    const parsed = parseOrThrow(SendRequest, input, 'message');
+    const parsed = parseSendRequest(input);
     const id = parsed.id ?? newMessageId();
     const earlier = this.journaledIds.get(id);
     if (earlier) return earlier.then(() => ({ messageId: id }));

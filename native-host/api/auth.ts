@@ -21,10 +21,14 @@ export function presentedToken(request: IncomingMessage, url: URL): string | und
   return url.searchParams.get('token') ?? undefined;
 }
 
+const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+/** The expected token's digest, made once rather than on every request. */
+let expectedDigest: { token: string; digest: Buffer } | undefined;
+
 /** Compares tokens in constant time: hashing first gives equal lengths, so not even length leaks. */
 export function tokensMatch(presented: string, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(presented), digest(expected));
+  if (expectedDigest?.token !== expected) expectedDigest = { token: expected, digest: digest(expected) };
+  return timingSafeEqual(digest(presented), expectedDigest.digest);
 }
 
 export function authenticate(request: IncomingMessage, url: URL, token: string): AuthResult {

@@ -23,7 +23,7 @@ import {
   LIMITS,
   MessageId,
   parseOrThrow,
-  SendRequest,
+  parseSendRequest,
   ValidationError,
   type MessageKind,
   type ParsedSendRequest,
@@ -183,7 +183,7 @@ export function toSendRequest(device: string, message: OutgoingBridgeMessage, id
     headers: { [BRIDGE_TYPE_HEADER]: message.type, ...(encoding ? { [BRIDGE_PAYLOAD_HEADER]: encoding } : {}) },
   };
   try {
-    return parseOrThrow(SendRequest, request, 'message');
+    return parseSendRequest(request);
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     throw new ValidationError(

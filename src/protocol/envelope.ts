@@ -153,6 +153,22 @@ export const SendRequest = z.strictObject({
 export type SendRequest = z.input<typeof SendRequest>;
 export type ParsedSendRequest = z.output<typeof SendRequest>;
 
+/**
+ * Send requests this process has already parsed. A request crosses more than one boundary inside
+ * the host daemon (the API maps a bridge message, then the core journals it): each calls
+ * parseSendRequest, and only the first pays for the schema. Only parse results are ever added, and
+ * a WeakSet cannot be filled from outside this module.
+ */
+const parsedSendRequests = new WeakSet<object>();
+
+/** Parses a send request (throws ValidationError), or returns one this process parsed already. */
+export function parseSendRequest(input: unknown): ParsedSendRequest {
+  if (typeof input === 'object' && input !== null && parsedSendRequests.has(input)) return input as ParsedSendRequest;
+  const parsed = parseOrThrow(SendRequest, input, 'message');
+  parsedSendRequests.add(parsed);
+  return parsed;
+}
+
 /** Thrown for input that fails a schema; the message names each field that was wrong. */
 export class ValidationError extends Error {
   constructor(
