@@ -66,19 +66,25 @@ export class SearchIndexer {
   private write(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.writing ??= (async () => {
-      try {
-        while (this.queue.length) {
-          const batch = this.queue;
-          this.queue = [];
-          // Started from inside other transactions' zones: write in a transaction of its own.
-          await Dexie.ignoreTransaction(() => this.db.searchIndex.bulkPut(batch.map(entryOf)));
-        }
-      } finally {
+    // Only start a drain when there is something to drain, and clear `writing` in a callback that
+    // runs after the assignment: a drain that finished synchronously (an idle timer firing after a
+    // running write had taken its messages) once left its settled promise in `writing`, and
+    // flushed() then spun on it in microtasks forever, starving the worker (BENCHMARKS.md, issue 3).
+    if (!this.writing && this.queue.length) {
+      this.writing = this.drain().finally(() => {
         this.writing = undefined;
-      }
-    })();
-    return this.writing;
+      });
+    }
+    return this.writing ?? Promise.resolve();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue;
+      this.queue = [];
+      // Started from inside other transactions' zones: write in a transaction of its own.
+      await Dexie.ignoreTransaction(() => this.db.searchIndex.bulkPut(batch.map(entryOf)));
+    }
   }
 }
 
