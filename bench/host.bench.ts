@@ -35,6 +35,12 @@ const UNLIMITED = { rateLimit: { perSecond: 100_000, burst: 100_000 } };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** CPU time a process has used, in µs (user + system, from /proc; 10 ms ticks). */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 function rssOf(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
@@ -64,8 +70,12 @@ function postOnce(agent: Agent, url: URL, headers: Record<string, string>, body:
   });
 }
 
-/** 16 clients, each posting one request after another for `seconds`; returns requests per second. */
-async function ingest(url: string, headers: Record<string, string>, seconds: number, onTick?: () => void) {
+/**
+ * 16 clients, each posting one request after another for `seconds`; returns requests per second and
+ * the server's CPU per request (µs) — the second holds still on a busy machine when the first does not.
+ */
+async function ingest(url: string, headers: Record<string, string>, seconds: number, serverPid: number, onTick?: () => void) {
+  const cpuBefore = cpuOf(serverPid);
   const end = performance.now() + seconds * 1_000;
   let done = 0;
   let failed = 0;
@@ -84,7 +94,7 @@ async function ingest(url: string, headers: Record<string, string>, seconds: num
   agent.destroy();
   clearInterval(tick);
   if (failed) throw new Error(`${failed} requests failed`);
-  return done / seconds;
+  return { rate: done / seconds, cpuPerRequest: (cpuOf(serverPid) - cpuBefore) / done };
 }
 
 function bareServer(port: number): ChildProcess {
@@ -116,12 +126,18 @@ async function ingestFigures() {
     await sleep(1_000);
     const rssAtRest = rssOf(daemon.pid!);
     let rssPeak = rssAtRest;
+    // Warm-up: both servers' code compiled and their sockets open before anything is counted.
+    await ingest(`http://127.0.0.1:${barePort}/api/send`, {}, 1, bare.pid!);
+    await ingest(`http://127.0.0.1:${port}/api/send`, auth, 1, daemon.pid!);
     const rounds = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const bareRate = await ingest(`http://127.0.0.1:${barePort}/api/send`, {}, INGEST_SECONDS);
-      const hostRate = await ingest(`http://127.0.0.1:${port}/api/send`, auth, INGEST_SECONDS, () => (rssPeak = Math.max(rssPeak, rssOf(daemon.pid!))));
-      rounds.push({ round, hostRate, bareRate, ratio: hostRate / bareRate });
-      console.log(`ingest round ${round}: daemon ${fmt(hostRate)}/s, bare server ${fmt(bareRate)}/s, ratio ${fmt(hostRate / bareRate, 2)}`);
+      const bareRun = await ingest(`http://127.0.0.1:${barePort}/api/send`, {}, INGEST_SECONDS, bare.pid!);
+      const hostRun = await ingest(`http://127.0.0.1:${port}/api/send`, auth, INGEST_SECONDS, daemon.pid!, () => (rssPeak = Math.max(rssPeak, rssOf(daemon.pid!))));
+      const [hostRate, bareRate] = [hostRun.rate, bareRun.rate];
+      rounds.push({ round, hostRate, bareRate, ratio: hostRate / bareRate, hostCpuUs: hostRun.cpuPerRequest, bareCpuUs: bareRun.cpuPerRequest });
+      console.log(
+        `ingest round ${round}: daemon ${fmt(hostRate)}/s (${fmt(hostRun.cpuPerRequest)} µs CPU a request), bare server ${fmt(bareRate)}/s (${fmt(bareRun.cpuPerRequest)} µs), ratio ${fmt(hostRate / bareRate, 2)}`,
+      );
     }
     const status = (await (await fetch(`http://127.0.0.1:${port}/api/status`, { headers: auth })).json()) as { journal: { records: number; bytes: number } };
     return { rounds, rssAtRest, rssPeak, journal: status.journal };
