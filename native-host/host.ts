@@ -9,12 +9,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { newMessageId, parseOrThrow, parseSendRequest, type SendRequest } from '../src/protocol/envelope';
-import { HubFrame, type HostFrame, type InboundRecord } from '../src/protocol/native';
+import { HookPayload, HubFrame, type HostFrame, type InboundRecord } from '../src/protocol/native';
 import { AgentAddress } from '../src/protocol/address';
 import { MessageId } from '../src/protocol/envelope';
 import type { Journal } from './journal';
 import type { Inbox } from './inbox';
-import { HostBusyError, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from './ports';
+import { HostBusyError, type HookAnswer, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from './ports';
 import type { HostMetrics } from './metrics';
 
 /** A connected hub, as the host sees it: frames out, frames in. */
@@ -94,6 +94,14 @@ export class Host implements HostCore {
     await this.options.inbox.ack(recipient, messageId, at);
     await this.append({ type: 'ack', messageId, recipient });
     this.emit({ type: 'ack', messageId, recipient, at });
+  }
+
+  async hook(input: unknown, receivedAt = this.now()): Promise<HookAnswer> {
+    const payload = parseOrThrow(HookPayload, input, 'hook event');
+    await this.append({ type: 'hook', event: { id: newMessageId(), receivedAt, payload } });
+    this.options.metrics?.hookEvent(payload.hook_event_name);
+    this.emit({ type: 'hook', sessionId: payload.session_id, event: payload.hook_event_name, at: receivedAt });
+    return {};
   }
 
   async present(address: string): Promise<void> {

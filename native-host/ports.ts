@@ -17,10 +17,14 @@ export interface InboxMessage {
   ackedAt?: number;
 }
 
+/** What a hook prints for Claude Code (its JSON output); empty when there is nothing to say. */
+export type HookAnswer = Record<string, unknown>;
+
 export type HostEvent =
   | { type: 'message-in'; messageId: string; from: string; to: string[]; kind: string; at: number }
   | { type: 'message-out'; messageId: string; recipient: string; kind: string; at: number }
   | { type: 'ack'; messageId: string; recipient: string; at: number }
+  | { type: 'hook'; sessionId: string; event: string; at: number }
   | { type: 'hub'; connected: boolean; at: number }
   | { type: 'delivery-failed'; messageId: string; recipient: string; reason: string; at: number }
   | { type: 'alert'; severity: 'info' | 'warning' | 'critical'; text: string; at: number };
@@ -43,6 +47,12 @@ export interface HostCore {
   submit(request: SendRequest): Promise<{ messageId: string }>;
   /** Journals a recipient's ack of a message it was given, for the hub. */
   ack(messageId: string, recipient: string): Promise<void>;
+  /**
+   * Journals a Claude Code hook event for the hub (its payload validated: session_id and
+   * hook_event_name at least) and resolves with what the hook should print for Claude Code.
+   * `receivedAt` is when the event happened, for one replayed from the spool.
+   */
+  hook(payload: unknown, receivedAt?: number): Promise<HookAnswer>;
   /** Notes that an agent the host serves is present (a WebSocket client connected), so broadcast reaches it. */
   present(address: string): Promise<void>;
   /** Messages for `recipient` received after `since` (ms), oldest first, at most `limit`. */

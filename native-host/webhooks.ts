@@ -20,7 +20,7 @@ import type { HostCore, HostEvent } from './ports';
 import { parseOrThrow } from '../src/protocol/envelope';
 import { TopicName } from '../src/protocol/address';
 
-export const HOST_EVENT_TYPES = ['message-in', 'message-out', 'ack', 'hub', 'delivery-failed', 'alert'] as const satisfies readonly HostEvent['type'][];
+export const HOST_EVENT_TYPES = ['message-in', 'message-out', 'ack', 'hook', 'hub', 'delivery-failed', 'alert'] as const satisfies readonly HostEvent['type'][];
 // Fails to compile when ports.ts gains an event type this list lacks.
 const everyEventListed: [Exclude<HostEvent['type'], (typeof HOST_EVENT_TYPES)[number]>] extends [never] ? true : false = true;
 void everyEventListed;
@@ -268,6 +268,8 @@ function describe(event: HostEvent): string {
       return `${event.kind} message ${event.messageId} handed to ${event.recipient}`;
     case 'ack':
       return `${event.recipient} acked message ${event.messageId}`;
+    case 'hook':
+      return `Claude Code session ${event.sessionId}: ${event.event}`;
     case 'hub':
       return event.connected ? 'the hub connected' : 'the hub disconnected';
     case 'delivery-failed':

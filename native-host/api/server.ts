@@ -12,6 +12,7 @@
  *   GET  /health/live         200 while the process serves
  *   GET  /health/ready        200 when the hub is connected and the journal writable, else 503
  *   GET  /metrics             Prometheus text (metrics.ts)
+ *   POST /hooks               a Claude Code hook event → the hook's output (claude-code/)
  *
  * Errors are `{"error": "<what was wrong>"}`: 400 bad input (naming the field), 401, 404, 405
  * (with Allow), 413, 426 (a plain GET to /ws/…), 429 with Retry-After, 500 when the core fails.
@@ -118,6 +119,12 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     sendJson(response, 200, { status: 'sent', message_id: messageId });
   };
 
+  /** A Claude Code hook event (the hook script posts its stdin); answered with what the hook prints. */
+  const hook: Route = async (request, response) => {
+    const answer = await core.hook(await readJsonBody(request, maxBodyBytes));
+    sendJson(response, 200, answer);
+  };
+
   const messages: Route = (_request, response, url) => {
     const query = parseOrThrow(BridgeMessagesQuery, queryOf(url), 'query');
     limit(query.to);
@@ -151,6 +158,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   const routes: Record<string, Partial<Record<string, Route>>> = {
     '/api/send': { POST: send },
+    '/hooks': { POST: hook },
     '/api/messages': { GET: messages },
     '/api/status': { GET: status },
     '/stream/events': { GET: (request, response) => streams.open(request, response) },

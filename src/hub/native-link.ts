@@ -10,7 +10,7 @@
  */
 import type { z } from 'zod';
 import { Reassembler } from '../protocol/chunking';
-import { HostFrame, NATIVE_HOST_NAME, type HubFrame, type InboundRecord, type NativeLinkStatus } from '../protocol/native';
+import { HostFrame, NATIVE_HOST_NAME, type HubFrame, type HookEvent, type InboundRecord, type NativeLinkStatus } from '../protocol/native';
 import { ValidationError, type Envelope } from '../protocol/envelope';
 
 /** The part of a runtime.Port the link uses, so tests can give it a fake. */
@@ -26,6 +26,8 @@ export interface InboundSink {
   send(message: unknown): Promise<unknown>;
   ack(messageId: string, recipient: string): Promise<unknown>;
   noteAgent(address: string): Promise<unknown>;
+  /** a Claude Code hook event, for the hub's event store */
+  hookEvent(event: HookEvent): Promise<unknown>;
   /** the host's agents can be reached again: retry what waits for them now */
   reachable(): void;
 }
@@ -173,6 +175,7 @@ export class NativeLink {
         await this.options.sink.send(record.message);
         await this.options.sink.noteAgent(record.message.from);
       } else if (record.type === 'ack') await this.options.sink.ack(record.messageId, record.recipient);
+      else if (record.type === 'hook') await this.options.sink.hookEvent(record.event);
       else await this.options.sink.noteAgent(record.address);
       return { status: 'stored' };
     } catch (error) {

@@ -18,6 +18,8 @@ import { NativeHostAdapter } from '../adapters/native-host';
 import { alarmBackstop, DUE_ALARM } from './alarm-backstop';
 import { serveChanges, serveRequests } from './page-ports';
 import { NativeLink } from './native-link';
+import { EVENTS_DB_NAME, EventsDb } from '../storage/events-db';
+import { DEFAULT_EVENT_RETENTION_MS, HookEventStore } from '../adapters/claude-code/event-store';
 
 export const SWEEP_ALARM = 'switchboard/sweep';
 
@@ -28,9 +30,9 @@ const systemClock = {
 };
 
 /** Starts the hub; resolves with the running bus (callers in the worker need not wait for it). */
-export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME } = {}): Promise<Bus> {
+export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME, eventsDbName = EVENTS_DB_NAME } = {}): Promise<Bus> {
   const startedAt = Date.now();
-  const ready = boot(new SwitchboardDb(dbName), new TestSinkDb(sinkDbName));
+  const ready = boot(new SwitchboardDb(dbName), new TestSinkDb(sinkDbName), new EventsDb(eventsDbName));
   ready.catch((error) => console.error('Switchboard hub failed to start', error));
 
   browser.runtime.onMessage.addListener((request: unknown, sender: Browser.runtime.MessageSender) => {
@@ -46,7 +48,9 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME } = {}): 
 
   browser.alarms.onAlarm.addListener((alarm) => {
     if (alarm.name === DUE_ALARM) void ready.then(({ bus }) => bus.kick());
-    if (alarm.name === SWEEP_ALARM) void ready.then(({ bus }) => bus.sweep());
+    if (alarm.name === SWEEP_ALARM) {
+      void ready.then(({ bus, hookEvents }) => Promise.all([bus.sweep(), hookEvents.prune(Date.now() - DEFAULT_EVENT_RETENTION_MS)]));
+    }
   });
   // On first install, show the extension's page: Chromium blocks extension pages given as startup
   // URLs on its command line, and a person who loaded it by hand wants to see that it runs.
@@ -58,9 +62,10 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME } = {}): 
   return ready.then(({ bus }) => bus);
 }
 
-async function boot(db: SwitchboardDb, sinkDb: TestSinkDb) {
+async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
   const workerStarts = await countWorkerStart(db);
   const directory = new DexieDirectory(db);
+  const hookEvents = new HookEventStore(eventsDb, () => native.status().host?.device ?? 'local');
   const native = new NativeLink({
     connect: (name) => browser.runtime.connectNative(name),
     lastError: () => browser.runtime.lastError?.message,
@@ -68,6 +73,11 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb) {
       send: (message) => bus.send(message),
       ack: (messageId, recipient) => bus.ack(messageId, recipient),
       noteAgent: (address) => directory.noteAgent(address),
+      hookEvent: async (event) => {
+        const session = await hookEvents.record(event);
+        // A new session is an agent: broadcast reaches it, and the popup can address it.
+        if (session?.events === 1) await directory.noteAgent(session.address);
+      },
       reachable: () => void bus.reachable(bus.destinations().map((d) => d.address).filter((a) => a.startsWith('api:'))),
     },
     log: console.warn,
@@ -90,7 +100,7 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb) {
   void browser.alarms.get(SWEEP_ALARM).then(async (alarm) => {
     if (!alarm) await browser.alarms.create(SWEEP_ALARM, { periodInMinutes: 60 });
   });
-  return { bus, directory, workerStarts, native };
+  return { bus, directory, workerStarts, native, hookEvents };
 }
 
 type Hub = Awaited<ReturnType<typeof boot>>;
@@ -118,7 +128,7 @@ async function answer(hub: Hub, input: unknown, startedAt: number): Promise<HubR
 }
 
 /** What a request asks for; throws (with a message for the page) when it cannot be done. */
-async function dispatch({ bus, directory, workerStarts, native }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
+async function dispatch({ bus, directory, workerStarts, native, hookEvents }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
   switch (request.type) {
     case 'send': {
       const receipt = await bus.send(request.message);
@@ -177,5 +187,9 @@ async function dispatch({ bus, directory, workerStarts, native }: Hub, request: 
       return bus.exportArchive(request.since, request.limit);
     case 'sweep':
       return bus.sweep();
+    case 'sessions':
+      return hookEvents.sessions(request.limit);
+    case 'session-events':
+      return hookEvents.events(request.sessionId, request.limit);
   }
 }

@@ -17,8 +17,31 @@ export const NATIVE_HOST_NAME = 'dev.switchboard.host';
 
 const Seq = z.int().nonnegative();
 
+/**
+ * A Claude Code hook event, as its hook received it: the payload Claude Code wrote to the hook's
+ * stdin (session_id, transcript_path, cwd, hook_event_name and the event's own fields), kept whole —
+ * fields a later version adds pass through — plus when the host received it.
+ */
+export const HookPayload = z.looseObject({
+  session_id: z.string().min(1).max(200),
+  hook_event_name: z.string().min(1).max(100),
+  transcript_path: z.string().max(4_096).optional(),
+  cwd: z.string().max(4_096).optional(),
+});
+export type HookPayload = z.infer<typeof HookPayload>;
+
+export const HookEvent = z.strictObject({
+  /** given by the host when it takes the event: a resent record is stored once */
+  id: MessageId,
+  receivedAt: z.int().nonnegative(),
+  payload: HookPayload,
+});
+export type HookEvent = z.infer<typeof HookEvent>;
+
 /** One record of the host's inbound journal: a message from outside, or an ack from one of its agents. */
 export const InboundRecord = z.discriminatedUnion('type', [
+  /** a Claude Code hook event, for the hub's event store (never a bus message) */
+  z.strictObject({ type: z.literal('hook'), event: HookEvent }),
   z.strictObject({ type: z.literal('message'), message: SendRequest }),
   z.strictObject({ type: z.literal('ack'), messageId: MessageId, recipient: AgentAddress }),
   /** an agent the host serves is present (a WebSocket client connected): broadcast reaches it */

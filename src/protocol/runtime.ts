@@ -22,7 +22,7 @@ export const REQUESTS_PORT = 'switchboard/requests';
 export const REQUEST_TYPES = [
   'send', 'status', 'list', 'ack', 'hub-status', 'subscribe', 'unsubscribe',
   'search', 'rules', 'rule-put', 'rule-delete', 'rules-reorder', 'destinations', 'hold', 'release',
-  'retention', 'retention-put', 'archive-export', 'sweep',
+  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events',
 ] as const;
 
 export const HubRequest = z.discriminatedUnion(
@@ -57,6 +57,10 @@ export const HubRequest = z.discriminatedUnion(
     z.strictObject({ type: z.literal('retention-put'), settings: z.unknown() }),
     z.strictObject({ type: z.literal('archive-export'), since: z.int().nonnegative().optional(), limit: z.int().min(1).max(10_000).optional() }),
     z.strictObject({ type: z.literal('sweep') }),
+    /** Claude Code sessions, the most recently active first */
+    z.strictObject({ type: z.literal('sessions'), limit: z.int().min(1).max(1_000).optional() }),
+    /** one session's hook events, in order */
+    z.strictObject({ type: z.literal('session-events'), sessionId: z.string().min(1).max(200), limit: z.int().min(1).max(10_000).optional() }),
   ],
   { error: `expected a request with type ${REQUEST_TYPES.join(', ')}` },
 );

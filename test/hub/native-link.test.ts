@@ -12,7 +12,7 @@ const envelope = (text = 'hi') => envelopeFor({ from: 'claude-code:local/s1', to
 describe('the native link', () => {
   let ports: FakePort[];
   let timers: { callback: () => void; ms: number }[];
-  let sink: InboundSink & { sent: unknown[]; acked: unknown[]; agents: string[]; woken: number };
+  let sink: InboundSink & { sent: unknown[]; acked: unknown[]; agents: string[]; woken: number; hooks: unknown[] };
   let link: NativeLink;
   let lastError: string | undefined;
 
@@ -24,6 +24,7 @@ describe('the native link', () => {
       sent: [],
       acked: [],
       agents: [],
+      hooks: [],
       woken: 0,
       async send(message) {
         if ((message as { from: string }).from === 'bad') throw new Error('invalid message: from: expected an agent address');
@@ -37,6 +38,9 @@ describe('the native link', () => {
       },
       reachable() {
         this.woken++;
+      },
+      async hookEvent(event) {
+        this.hooks.push(event);
       },
     };
     link = new NativeLink({
@@ -77,6 +81,16 @@ describe('the native link', () => {
     const committed = ports[0].posted.filter((f) => f.type === 'committed');
     expect(committed.flatMap((f) => f.results).sort((x: { seq: number }, y: { seq: number }) => x.seq - y.seq)).toEqual([{ seq: 7 }, { seq: 8 }, { seq: 9 }]);
     expect(committed.length).toBeLessThan(3);
+  });
+
+  it('hands a hook event record to the hub\'s event store, and confirms it', async () => {
+    link.start();
+    hello();
+    const event = { id: newMessageId(), receivedAt: 5, payload: { session_id: 's-1', hook_event_name: 'Stop', stop_hook_active: false } };
+    ports[0].receive({ type: 'inbound', seq: 3, record: { type: 'hook', event } });
+    await flush();
+    expect(sink.hooks).toEqual([event]);
+    expect(ports[0].posted.flatMap((f) => f.results)).toEqual([{ seq: 3 }]);
   });
 
   it('confirms a record the bus refuses, with the reason, so the host stops resending it', async () => {

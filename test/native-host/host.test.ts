@@ -79,6 +79,14 @@ describe('the host core', () => {
     expect(hub.inbound().map((f) => (f.record as { message: { id: string } }).message.id)).toEqual(ids);
   });
 
+  it('journals a hook event whole, with an id and when it happened, for the hub', async () => {
+    const payload = { session_id: 'abc-1', hook_event_name: 'PreToolUse', cwd: '/p', tool_name: 'Bash', tool_input: { command: 'ls' } };
+    expect(await host.hook(payload, 4_000)).toEqual({});
+    expect(journal.entries()).toEqual([{ seq: expect.any(Number), record: { type: 'hook', event: { id: expect.any(String), receivedAt: 4_000, payload } } }]);
+    await expect(host.hook({ session_id: 'abc-1' })).rejects.toThrow(/^invalid hook event: hook_event_name: /);
+    expect(journal.entries()).toHaveLength(1);
+  });
+
   it('accepts a resent id once', async () => {
     const id = newMessageId();
     const [a, b] = await Promise.all([

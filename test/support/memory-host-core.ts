@@ -4,7 +4,8 @@
  * records every call, and lets a test play the hub: `deliver` puts a message in an agent's inbox
  * as the hub's `deliver` frame would, `emit` raises a HostEvent.
  */
-import type { HostCore, HostEvent, HostStatus, InboxMessage } from '../../native-host/ports';
+import type { HookAnswer, HostCore, HostEvent, HostStatus, InboxMessage } from '../../native-host/ports';
+import { HookPayload } from '../../src/protocol/native';
 import { Envelope, newMessageId, parseOrThrow, SendRequest, type ParsedSendRequest } from '../../src/protocol/envelope';
 
 export class MemoryHostCore implements HostCore {
@@ -51,6 +52,17 @@ export class MemoryHostCore implements HostCore {
 
   async present(address: string): Promise<void> {
     this.presentAgents.push(address);
+  }
+
+  readonly hooks: { payload: unknown; receivedAt: number }[] = [];
+  /** what the next hook call answers */
+  hookAnswer: HookAnswer = {};
+
+  async hook(payload: unknown, receivedAt = this.now()): Promise<HookAnswer> {
+    const event = parseOrThrow(HookPayload, payload, 'hook event');
+    this.hooks.push({ payload: event, receivedAt });
+    this.emit({ type: 'hook', sessionId: event.session_id, event: event.hook_event_name, at: receivedAt });
+    return this.hookAnswer;
   }
 
   messagesFor(recipient: string, since: number, limit: number): InboxMessage[] {

@@ -88,6 +88,28 @@ describe('authentication', () => {
   });
 });
 
+describe('POST /hooks', () => {
+  it('hands a Claude Code hook event to the core and answers with what the hook prints', async () => {
+    await start();
+    core.hookAnswer = { hookSpecificOutput: { hookEventName: 'UserPromptSubmit', additionalContext: 'mail for you' } };
+    const payload = { session_id: 's-1', hook_event_name: 'UserPromptSubmit', cwd: '/work', prompt: 'hello', extra: { kept: true } };
+    const response = await post('/hooks', payload);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(core.hookAnswer);
+    expect(core.hooks).toEqual([{ payload, receivedAt: expect.any(Number) }]);
+  });
+
+  it('answers 400 naming what a hook event lacks, and 401 without the token', async () => {
+    await start();
+    const response = await post('/hooks', { hook_event_name: 'Stop' });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toMatch(/^invalid hook event: session_id: /);
+    expect((await post('/hooks', { session_id: 's', hook_event_name: 'Stop' }, { authorization: 'Bearer nope' })).status).toBe(401);
+    expect(core.hooks).toEqual([]);
+    await expectServing();
+  });
+});
+
 describe('POST /api/send', () => {
   beforeEach(() => start({ device: 'laptop' }));
 
