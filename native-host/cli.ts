@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { defaultHome, loadConfig, loadConfigWithOrigin, paths, readToken } from './config';
 import { realProbes, runDoctor, Pong, type Check } from './doctor';
 import { BROWSERS, installHost, uninstallHost, type BrowserName, type InstallReport } from './install';
+import { doctorClaudeCode, installClaudeCode, settingsFileOf, uninstallClaudeCode } from './claude-code/install';
 
 export interface CliIo {
   /** one line of output (no newline) */
@@ -128,6 +129,88 @@ const COMMANDS: Command[] = [
     async run(values, _positionals, { io, home }) {
       const checks = await runDoctor({ home, userHome: userHomeOf(io.env), env: io.env });
       if (values.json) io.out(JSON.stringify(checks, null, 2));
+      else for (const line of formatChecks(checks)) io.out(line);
+      return checks.every((check) => check.ok) ? 0 : 1;
+    },
+  },
+  {
+    name: 'claude-code install',
+    summary: "send Claude Code's events to Switchboard: hooks and status line in its settings",
+    usage: 'switchboard claude-code install [--project <dir>]',
+    description:
+      'Writes the hook scripts <home>/bin/switchboard-hook and switchboard-statusline, and adds Switchboard\'s hooks ' +
+      '(SessionStart, UserPromptSubmit, PreToolUse, PostToolUse, Notification, Stop, SubagentStop, StopFailure, ' +
+      'PreCompact, SessionEnd) to ~/.claude/settings.json — or <dir>/.claude/settings.json with --project — keeping ' +
+      'every hook and setting already there. A status line command you have keeps running, its output unchanged. ' +
+      'The settings file is backed up first (settings.json.switchboard-<time>.bak); a file that is not valid JSON is ' +
+      'refused and nothing is written. Prints each step; running it again changes nothing.',
+    options: {
+      project: { type: 'string', value: 'dir', help: "this project's .claude/settings.json instead of your user settings" },
+    },
+    async run(values, _positionals, { io, home }) {
+      const config = loadConfig(home);
+      if (config.api.port === 0) {
+        throw new Error(`api.port is 0 in ${paths(home).config}: the hooks need a fixed port to post to; set one (the default is 8737)`);
+      }
+      const report = installClaudeCode({
+        home,
+        userHome: userHomeOf(io.env),
+        project: values.project === undefined ? undefined : resolve(values.project as string),
+        claudeConfigDir: io.env.CLAUDE_CONFIG_DIR || undefined,
+        apiPort: config.api.port,
+        apiHost: config.api.host,
+      });
+      printActions(io, report, (action) => (action.changed ? 'wrote' : 'unchanged'));
+      io.out(`Claude Code sessions using ${report.settingsFile} now send their events to Switchboard`);
+      return 0;
+    },
+  },
+  {
+    name: 'claude-code uninstall',
+    summary: 'take out exactly what `claude-code install` added',
+    usage: 'switchboard claude-code uninstall [--project <dir>]',
+    description:
+      "Removes Switchboard's hooks from the settings file and puts your own status line command back as it was; " +
+      'every other hook and setting stays. When nothing is changed but what install added, the file comes back byte for ' +
+      'byte. The scripts and <home>/claude-code.json go once no settings file uses them; a spool still holding events ' +
+      'is kept. The settings file is backed up first.',
+    options: {
+      project: { type: 'string', value: 'dir', help: "this project's .claude/settings.json instead of your user settings" },
+    },
+    async run(values, _positionals, { io, home }) {
+      printActions(
+        io,
+        uninstallClaudeCode({
+          home,
+          userHome: userHomeOf(io.env),
+          project: values.project === undefined ? undefined : resolve(values.project as string),
+          claudeConfigDir: io.env.CLAUDE_CONFIG_DIR || undefined,
+        }),
+      );
+      return 0;
+    },
+  },
+  {
+    name: 'claude-code doctor',
+    summary: 'check that Claude Code sends its events: settings, hooks, scripts, curl, daemon',
+    usage: 'switchboard claude-code doctor [--project <dir>] [--json]',
+    description:
+      'Checks that the settings file parses and holds Switchboard\'s hook for every event and its status line, that the ' +
+      'hook scripts are there, executable and post to the configured port, that the spool is writable, that curl is on ' +
+      'PATH, and that the daemon answers /hooks — and for each problem, what to do.',
+    options: {
+      project: { type: 'string', value: 'dir', help: "check this project's .claude/settings.json instead of your user settings" },
+      json: { type: 'boolean', help: 'print the checks as JSON' },
+    },
+    async run(values, _positionals, { io, home }) {
+      const config = loadConfig(home);
+      const target = {
+        userHome: userHomeOf(io.env),
+        project: values.project === undefined ? undefined : resolve(values.project as string),
+        claudeConfigDir: io.env.CLAUDE_CONFIG_DIR || undefined,
+      };
+      const checks = await doctorClaudeCode({ home, ...target, apiPort: config.api.port, apiHost: config.api.host, env: io.env });
+      if (values.json) io.out(JSON.stringify({ settingsFile: settingsFileOf(target), checks }, null, 2));
       else for (const line of formatChecks(checks)) io.out(line);
       return checks.every((check) => check.ok) ? 0 : 1;
     },
@@ -378,7 +461,7 @@ export async function runCli(argv: string[], partialIo: Partial<CliIo> = {}): Pr
 // Printing
 
 /** One line per action; `verb` says what happened when `what` does not (install's "wrote"/"unchanged"). */
-function printActions(io: CliIo, report: InstallReport, verb?: (action: InstallReport['actions'][number]) => string): void {
+function printActions(io: CliIo, report: Pick<InstallReport, 'actions' | 'notes'>, verb?: (action: InstallReport['actions'][number]) => string): void {
   const width = Math.max(0, ...report.actions.map((action) => action.what.length)) + 2;
   for (const action of report.actions) {
     io.out(`${verb ? verb(action).padEnd(10) : ''}${action.what.padEnd(width)}${action.path}`);
@@ -386,7 +469,7 @@ function printActions(io: CliIo, report: InstallReport, verb?: (action: InstallR
   for (const note of report.notes) io.out(`note: ${note}`);
 }
 
-export function formatChecks(checks: Check[]): string[] {
+export function formatChecks(checks: readonly (Omit<Check, 'name'> & { name: string })[]): string[] {
   const width = Math.max(...checks.map((check) => check.name.length)) + 2;
   const lines: string[] = [];
   for (const check of checks) {

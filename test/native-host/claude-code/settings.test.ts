@@ -16,7 +16,7 @@ const FILE = '/home/p/.claude/settings.json';
 const commands = ourCommands('/home/p/.switchboard/bin/switchboard-hook');
 
 /** A person's own settings, in their own 4-space formatting. */
-export const PERSONAL = `{
+const PERSONAL = `{
     "$schema": "https://json.schemastore.org/claude-code-settings.json",
     "model": "opus",
     "env": { "FOO": "1" },
