@@ -41,6 +41,10 @@ export interface RecordedRequest {
   messages?: MessagesBody;
   /** what the fake answered: the scripted kind, or `default`/`side`/`probe` */
   answeredWith: string;
+  /** the `request-id` header of the answer (the transcript's `requestId`) */
+  requestId: string;
+  /** the `msg_…` id of the answer, when it was a message (the transcript's `message.id`) */
+  messageId?: string;
   at: number;
 }
 
@@ -130,14 +134,18 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       try {
         handle(req, res, Buffer.concat(chunks).toString('utf8'));
       } catch (error) {
-        sendError(res, 500, 'api_error', `fake API failure: ${(error as Error).message}`);
+        // A bug in the fake must show in the test as an API error, not as a hung CLI.
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: `fake API failure: ${(error as Error).message}` } }));
       }
     });
   });
 
-  function record(req: IncomingMessage, body: unknown, answeredWith: string, messages?: MessagesBody): void {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, messages, answeredWith, at: Date.now() });
+  function record(req: IncomingMessage, body: unknown, answeredWith: string, messages?: MessagesBody): RecordedRequest {
+    const entry: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, messages, answeredWith, requestId: fakeId('req_011C'), at: Date.now() };
+    requests.push(entry);
     notify();
+    return entry;
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
@@ -147,51 +155,48 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       try {
         body = JSON.parse(raw);
       } catch {
-        record(req, raw, 'invalid_json');
-        return sendError(res, 400, 'invalid_request_error', 'the request body is not valid JSON');
+        return sendError(res, record(req, raw, 'invalid_json'), 400, 'invalid_request_error', 'the request body is not valid JSON');
       }
     }
     if (req.method === 'POST' && path === '/v1/messages') return messages(req, res, body);
     if (req.method === 'POST' && path === '/v1/messages/count_tokens') {
       const parsed = countTokensSchema.safeParse(body);
       if (!parsed.success) {
-        record(req, body, 'invalid_request');
-        return sendError(res, 400, 'invalid_request_error', fieldError(parsed.error));
+        return sendError(res, record(req, body, 'invalid_request'), 400, 'invalid_request_error', fieldError(parsed.error));
       }
-      record(req, body, 'count_tokens', parsed.data as MessagesBody);
-      return sendJson(res, 200, { input_tokens: tokensOf(JSON.stringify(parsed.data.messages)) });
+      const entry = record(req, body, 'count_tokens', parsed.data as MessagesBody);
+      return sendJson(res, entry, 200, { input_tokens: tokensOf(JSON.stringify(parsed.data.messages)) });
     }
     // The CLI probes reachability with `HEAD /` (seen in interactive sessions); the real host answers.
     if ((req.method === 'HEAD' || req.method === 'GET') && path === '/') {
-      record(req, body, 'probe');
-      res.writeHead(200, { 'content-type': 'text/plain' });
+      const entry = record(req, body, 'probe');
+      res.writeHead(200, { 'content-type': 'text/plain', 'request-id': entry.requestId });
       return void res.end(req.method === 'HEAD' ? undefined : 'fake anthropic');
     }
-    record(req, body, 'not_found');
-    sendError(res, 404, 'not_found_error', `${req.method} ${path} is not part of the fake Messages API`);
+    sendError(res, record(req, body, 'not_found'), 404, 'not_found_error', `${req.method} ${path} is not part of the fake Messages API`);
   }
 
   function messages(req: IncomingMessage, res: ServerResponse, body: unknown): void {
     const parsed = messagesBodySchema.safeParse(body);
     if (!parsed.success) {
-      record(req, body, 'invalid_request');
-      return sendError(res, 400, 'invalid_request_error', fieldError(parsed.error));
+      return sendError(res, record(req, body, 'invalid_request'), 400, 'invalid_request_error', fieldError(parsed.error));
     }
     const request = parsed.data;
     if (!request.stream) {
-      record(req, body, 'side', request);
-      return sendJson(res, 200, messageObject(request, [{ type: 'text', text: sideText }], 'end_turn'), requestIdHeader());
+      const entry = record(req, body, 'side', request);
+      entry.messageId = fakeId('msg_01');
+      return sendJson(res, entry, 200, messageObject(entry.messageId, request, [{ type: 'text', text: sideText }], 'end_turn'));
     }
     const scripted = queue.shift();
     const answer = scripted ?? defaultAnswer;
-    record(req, body, scripted ? answer.kind : 'default', request);
+    const entry = record(req, body, scripted ? answer.kind : 'default', request);
     switch (answer.kind) {
       case 'text':
-        return stream(res, request, [{ type: 'text', text: answer.text }], 'end_turn');
+        return stream(res, entry, request, [{ type: 'text', text: answer.text }], 'end_turn');
       case 'bash': {
         const blocks: Block[] = answer.text ? [{ type: 'text', text: answer.text }] : [];
         blocks.push({ type: 'tool_use', id: fakeId('toolu_01'), name: 'Bash', input: { command: answer.command, description: answer.description ?? 'Run a command' } });
-        return stream(res, request, blocks, 'tool_use');
+        return stream(res, entry, request, blocks, 'tool_use');
       }
       case 'rate_limit': {
         const retryAfter = answer.retryAfterSeconds ?? 30;
@@ -199,7 +204,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
         const reset = resetAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
         // The header names of https://docs.anthropic.com/en/api/rate-limits (RFC 3339 resets), plus
         // the unified ones subscription accounts get (epoch seconds).
-        return sendError(res, 429, 'rate_limit_error', answer.message ?? 'This request would exceed your rate limit. Please try again later.', {
+        return sendError(res, entry, 429, 'rate_limit_error', answer.message ?? 'This request would exceed your rate limit. Please try again later.', {
           'retry-after': String(retryAfter),
           'anthropic-ratelimit-requests-limit': '50',
           'anthropic-ratelimit-requests-remaining': '0',
@@ -212,7 +217,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
         });
       }
       case 'error':
-        return sendError(res, answer.status, answer.type, answer.message);
+        return sendError(res, entry, answer.status, answer.type, answer.message);
     }
   }
 
@@ -277,9 +282,9 @@ function outputTokensOf(blocks: Block[]): number {
   return blocks.reduce((sum, b) => sum + tokensOf(b.type === 'text' ? b.text : JSON.stringify(b.input)), 0);
 }
 
-function messageObject(request: MessagesBody, content: Block[], stopReason: string) {
+function messageObject(id: string, request: MessagesBody, content: Block[], stopReason: string) {
   return {
-    id: fakeId('msg_01'),
+    id,
     type: 'message',
     role: 'assistant',
     model: request.model,
@@ -290,16 +295,13 @@ function messageObject(request: MessagesBody, content: Block[], stopReason: stri
   };
 }
 
-function requestIdHeader(): Record<string, string> {
-  return { 'request-id': fakeId('req_011C') };
-}
-
-function stream(res: ServerResponse, request: MessagesBody, blocks: Block[], stopReason: string): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...requestIdHeader() });
+function stream(res: ServerResponse, entry: RecordedRequest, request: MessagesBody, blocks: Block[], stopReason: string): void {
+  entry.messageId = fakeId('msg_01');
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'request-id': entry.requestId });
   const event = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   const usage = usageFor(request, outputTokensOf(blocks));
   event('message_start', {
-    message: { id: fakeId('msg_01'), type: 'message', role: 'assistant', model: request.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } },
+    message: { id: entry.messageId, type: 'message', role: 'assistant', model: request.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } },
   });
   event('ping', {});
   blocks.forEach((block, index) => {
@@ -323,14 +325,13 @@ function stream(res: ServerResponse, request: MessagesBody, blocks: Block[], sto
   res.end();
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+function sendJson(res: ServerResponse, entry: RecordedRequest, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'request-id': entry.requestId, ...headers });
   res.end(JSON.stringify(body));
 }
 
-function sendError(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
-  const requestId = fakeId('req_011C');
-  sendJson(res, status, { type: 'error', error: { type, message }, request_id: requestId }, { 'request-id': requestId, 'x-should-retry': String(status === 429 || status >= 500), ...headers });
+function sendError(res: ServerResponse, entry: RecordedRequest, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
+  sendJson(res, entry, status, { type: 'error', error: { type, message }, request_id: entry.requestId }, { 'x-should-retry': String(status === 429 || status >= 500), ...headers });
 }
 
 /** The API's own style: `messages.0.role: Field required`. */
