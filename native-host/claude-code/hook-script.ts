@@ -8,7 +8,8 @@
  * Code skips them for SessionStart, and an event sent while the daemon is down would be gone; this
  * script keeps such an event in `<home>/spool/` for the daemon to read when it is back (spool.ts).
  *
- * Only sh builtins, cat, curl, mv, rm and date run: no node, no python. Paths and the URL are baked
+ * Only sh builtins, cat, curl, mv, rm and date run on an event (`--wait`, in the background, also
+ * reads Claude Code's arguments with tr, or ps on macOS): no node, no python. Paths and the URL are baked
  * in at install time (single-quoted, so any path works); the token is read at run time, so a new
  * token needs no new install, and it goes to curl on stdin (`-K -`), never on the command line where
  * every user of the machine could read it in the process list.
@@ -103,6 +104,10 @@ EOF
  * - `--wait` (the asyncRewake Stop hook): long-polls `/hooks/wait` with the same payload; when the
  *   daemon answers with text (mail for this session) prints it on stderr and exits 2, which wakes the
  *   session; otherwise exits 0 silently. Never spools: the event itself went with the first Stop hook.
+ *   In a one-shot `claude -p` it exits 0 at once: Claude Code 2.1.x backgrounds an asyncRewake hook
+ *   only when the session is interactive or reads `--input-format stream-json`, and otherwise waits
+ *   for it — a wait for mail would keep the run from ending (seen with 2.1.329). The session's mail
+ *   then goes with the Stop hook's own answer (`decision: block`), from the daemon.
  */
 export function hookScript(options: HookScriptOptions): string {
   const waitSeconds = options.waitSeconds ?? DEFAULT_WAIT_SECONDS;
@@ -117,6 +122,27 @@ ${preamble(options)}
 incoming="$spool/.incoming-$$.tmp"
 { cat > "$incoming"; } 2>/dev/null || exit 0
 if [ "\${1-}" = --wait ]; then
+  # Claude Code runs an asyncRewake hook in the background only in an interactive session or with
+  # --input-format stream-json; in a one-shot \`claude -p\` it waits for it, so waiting for mail
+  # there would hold the run open: return at once. (Its environment and the payload are the same in
+  # both -p modes; only its arguments tell.) One argument a line: exact from /proc on Linux; on
+  # macOS ps joins them with spaces, so a prompt holding " -p " is taken for the flag there.
+  pid=\${CLAUDE_PID:-$PPID}
+  nl='
+'
+  if [ -r "/proc/$pid/cmdline" ]; then
+    args=$(tr '\\000' '\\n' < "/proc/$pid/cmdline" 2>/dev/null)
+  else
+    args=$(ps -o args= -p "$pid" 2>/dev/null | tr ' ' '\\n')
+  fi
+  case "$nl$args$nl" in
+  *"$nl-p$nl"* | *"$nl--print$nl"*)
+    case "$nl$args$nl" in
+    *"$nl--input-format\${nl}stream-json$nl"* | *"$nl--input-format=stream-json$nl"*) ;;
+    *) rm -f "$incoming"; exit 0 ;;
+    esac
+    ;;
+  esac
   # Retries while nothing listens (the daemon restarting), so a session that went idle then can still be woken.
   answer=$(post /hooks/wait ${waitSeconds} --retry ${retries} --retry-delay ${retrySeconds} --retry-connrefused --retry-max-time ${waitSeconds})
   rm -f "$incoming"

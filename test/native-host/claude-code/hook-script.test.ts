@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +163,44 @@ describe.skipIf(process.platform === 'win32')('switchboard-hook --wait', () => {
     const result = await run(where.hook, ['--wait'], event('Stop'));
     expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
     expect(spoolFiles()).toEqual([]);
+  });
+
+  describe('in a one-shot `claude -p`, where Claude Code waits for the hook, it does not wait', () => {
+    /** A stand-in for the Claude Code process, with these arguments (ps shows them); its pid goes in CLAUDE_PID. */
+    const withClaude = async <T>(args: string[], body: (pid: number) => Promise<T>): Promise<T> => {
+      const claude = spawn('sh', ['-c', 'sleep 30', 'claude', ...args], { stdio: 'ignore' });
+      try {
+        return await body(claude.pid!);
+      } finally {
+        claude.kill();
+      }
+    };
+
+    it.each([
+      ['-p', 'say hi'],
+      ['--print', '--output-format', 'json', 'say hi'],
+      ['--model', 'opus', '-p', 'say hi', '--input-format', 'text'],
+    ])('%s …: exits 0 at once, asking the daemon nothing', async (...args) => {
+      daemon = await startFakeDaemon((_posted, response) => response.end('mail'));
+      const where = writeScripts({ apiPort: daemon.port });
+      const result = await withClaude(args, (pid) => run(where.hook, ['--wait'], event('Stop'), { env: { PATH: process.env.PATH, CLAUDE_PID: String(pid) } }));
+      expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+      expect(daemon.posted).toEqual([]);
+      expect(spoolFiles()).toEqual([]);
+    });
+
+    it.each([
+      [['-p', '--input-format', 'stream-json', '--output-format', 'stream-json']],
+      [['--print', '--input-format=stream-json']],
+      [[]],
+      // Interactive, `-p` only inside the prompt: told apart where /proc gives the arguments one by one.
+      ...(existsSync('/proc/self/cmdline') ? [[['say hi with -p in the text', '--print it']]] : []),
+    ])('%j: waits for mail as usual', async (args) => {
+      daemon = await startFakeDaemon((_posted, response) => response.end('mail'));
+      const where = writeScripts({ apiPort: daemon.port });
+      const result = await withClaude(args, (pid) => run(where.hook, ['--wait'], event('Stop'), { env: { PATH: process.env.PATH, CLAUDE_PID: String(pid) } }));
+      expect(result).toMatchObject({ code: 2, stderr: 'mail\n' });
+    });
   });
 
   it('keeps trying while the daemon is down and takes the mail once it is up', async () => {
