@@ -20,10 +20,13 @@ import { Webhooks, WebhookConfig } from './webhooks';
 import { listenForShims } from './shim-listener';
 import { encodeFrame } from './frames';
 import type { InboundRecord } from '../src/protocol/native';
-import { parseOrThrow } from '../src/protocol/envelope';
+import { parseOrThrow, ValidationError } from '../src/protocol/envelope';
+import { drainSpool, RejectedPayload } from './claude-code/spool';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 export const HOST_VERSION = '0.1.0';
+const SPOOL_DRAIN_MS = 5_000;
 
 export interface RunningDaemon {
   apiPort: number;
@@ -124,6 +127,26 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
   hostReady.resolve(host);
   await writeFile(files.pid, `${process.pid}\n`, { mode: 0o600 });
 
+  // Hook events spooled while no daemon answered: taken now, and every few seconds (a hook that
+  // timed out under load spools too).
+  const spool = join(home, 'spool');
+  const drain = () =>
+    drainSpool(
+      spool,
+      async (payload, receivedAt) => {
+        try {
+          await host.hook(payload, receivedAt);
+        } catch (error) {
+          if (error instanceof ValidationError) throw new RejectedPayload(error.message);
+          throw error;
+        }
+      },
+      { warn: (line) => log(`warning: ${line}`) },
+    ).catch((error: Error) => log(`spool drain failed: ${error.message}`));
+  void drain();
+  const draining = setInterval(() => void drain(), SPOOL_DRAIN_MS);
+  draining.unref();
+
   const pruning = setInterval(() => void inbox.prune(Date.now()).catch((error) => log(`inbox prune failed: ${error.message}`)), 3_600_000);
   pruning.unref();
   log(`daemon ${HOST_VERSION} started: API on http://${config.api.host}:${api.port}, socket ${files.socket}, ${journal.size.records} journal records waiting for the hub`);
@@ -133,6 +156,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
     host,
     async stop() {
       clearInterval(pruning);
+      clearInterval(draining);
       detachWebhooks();
       detachMetrics();
       // Notifications still being retried are kept as failures, not dropped.

@@ -73,6 +73,26 @@ describe('the daemon', () => {
     await expect(startDaemon({ home, log: () => {} })).rejects.toThrow(AlreadyRunning);
   });
 
+  it('takes the hook events spooled while it was down, in order, and hands them to the hub', async () => {
+    await daemon.stop();
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(home, 'spool'), { recursive: true });
+    const names = ['SessionStart', 'UserPromptSubmit', 'Stop'];
+    for (const [i, name] of names.entries()) {
+      await writeFile(join(home, 'spool', `${String(1_700_000_000_000_000_000n + BigInt(i))}-42.json`), JSON.stringify({ session_id: 'spooled-1', hook_event_name: name }));
+    }
+    await writeFile(join(home, 'spool', `${String(1_700_000_000_000_000_009n)}-42.json`), '{"not": "a hook event"}');
+    daemon = await startDaemon({ home, log: () => {} });
+    const hub = await SocketPeer.open(paths(home).socket);
+    hub.send({ type: 'shim', args: [ORIGIN] });
+    for (let i = 0; i < 200 && hub.frames.filter((f) => f.type === 'inbound').length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    const hooks = hub.frames.filter((f) => f.type === 'inbound' && f.record.type === 'hook').map((f) => f.record.event.payload.hook_event_name);
+    expect(hooks).toEqual(names);
+    const { readdir } = await import('node:fs/promises');
+    expect((await readdir(join(home, 'spool'))).filter((f) => f.endsWith('.json'))).toEqual([]);
+    expect(await readdir(join(home, 'spool', 'bad'))).toHaveLength(1);
+  });
+
   it('takes over the socket a crashed daemon left behind', async () => {
     await daemon.stop();
     const { createServer } = await import('node:net');
