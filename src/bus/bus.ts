@@ -21,6 +21,8 @@ import {
   attemptFailed,
   byUrgency,
   attemptSucceeded,
+  attemptPending,
+  confirmDelivered,
   DEFAULT_RETRY_POLICY,
   expire,
   INTERRUPTED,
@@ -194,11 +196,12 @@ export class Bus {
     const now = this.clock.now();
     // Retries waiting from before: later messages to their destinations queue behind them.
     this.book.track((await this.store.inState('queued')).filter((d) => d.attempts > 0));
-    const orphans = await this.store.inState('sent');
+    // An attempt the last worker was making died with it; a pending one did not (the agent's side holds it).
+    const orphans = (await this.store.inState('sent')).filter((d) => !d.pending);
     if (orphans.length) {
       const updated = await this.store.update(
         orphans.map((d) => [d.messageId, d.recipient]),
-        (current) => (current?.state === 'sent' ? attemptFailed(current, now, INTERRUPTED, this.retry, this.random()) : undefined),
+        (current) => (current?.state === 'sent' && !current.pending ? attemptFailed(current, now, INTERRUPTED, this.retry, this.random()) : undefined),
       );
       this.changed(updated.filter((d): d is Delivery => d !== undefined));
     }
@@ -291,6 +294,18 @@ export class Bus {
       // A fallback that is already a recipient of this message gets it once.
       return [self, ...added.filter((a) => !recipients.has(a.recipient) && recipients.add(a.recipient))];
     });
+  }
+
+  /**
+   * The agent's side says the agent has the message now (it was `pending`). Repeats, and a
+   * confirmation of a delivery already delivered or acked, change nothing.
+   */
+  async confirmDelivered(messageId: string, recipient: string): Promise<Delivery> {
+    const now = this.clock.now();
+    const result = await this.changes.submit({ key: [messageId, recipient], apply: (current) => confirmDelivered(current, now, this.retry) });
+    if (result instanceof Error) throw result;
+    if (result?.dueAt !== undefined) this.armEarlier(result.dueAt);
+    return result ?? (await this.deliveryOf(messageId, recipient));
   }
 
   /** The receiver confirms a message. Repeated acks are harmless. */
@@ -545,6 +560,8 @@ export class Bus {
         return admitted.deliveries;
       }
       case 'sent':
+        // A pending delivery's check: ask the agent's side again, without using up an attempt.
+        if (delivery.pending) return attemptFailed(delivery, now, 'no word yet from the agent\'s side; asking again', { ...this.retry, maxAttempts: Number.POSITIVE_INFINITY, maxDelayMs: 0 }, this.random());
         return attemptFailed(delivery, now, `attempt timed out after ${this.retry.attemptTimeoutMs} ms`, this.retry, this.random());
       case 'delivered':
         return attemptFailed(delivery, now, `no ack within ${this.retry.ackTimeoutMs} ms`, this.retry, this.random());
@@ -581,7 +598,9 @@ export class Bus {
           current.state === 'sent' && current.attempts === attempts ? this.applyOutcome(current, outcome) : undefined,
       });
       if (written && !(written instanceof Error)) this.armEarlier(written.dueAt);
-      const { wake, notices } = this.book.outcome(recipient, outcome.status === 'delivered', this.clock.now(), 'reason' in outcome ? outcome.reason : '');
+      // A pending outcome is a success for the breaker: the agent's side took the message.
+      const succeeded = outcome.status === 'delivered' || outcome.status === 'pending';
+      const { wake, notices } = this.book.outcome(recipient, succeeded, this.clock.now(), 'reason' in outcome ? outcome.reason : '');
       this.notify(notices);
       if (wake) await this.wake(recipient);
     } finally {
@@ -606,6 +625,8 @@ export class Bus {
     switch (outcome.status) {
       case 'delivered':
         return attemptSucceeded(delivery, now, this.retry);
+      case 'pending':
+        return attemptPending(delivery, now, outcome.note, this.retry);
       case 'retry': {
         // While its destination is probed back to health, a message waits without using up attempts.
         const policy = this.book.countsAgainstAttempts(delivery.recipient) ? this.retry : { ...this.retry, maxAttempts: Number.POSITIVE_INFINITY };

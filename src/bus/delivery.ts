@@ -2,7 +2,8 @@
  * Per-recipient delivery state and its transitions, as pure functions of (delivery, now).
  *
  *   queued ──attempt──▶ sent ──adapter ok──▶ delivered ──ack──▶ acked
- *     ▲                  │                      │
+ *     ▲                  │ ▲                    │
+ *     │                  │ └─pending (the agent's side holds it; confirmDelivered ends the wait)
  *     └──retry (backoff)─┴──────ack timeout─────┘
  *   any unfinished state ──▶ failed (permanent error, attempts used up) | expired (TTL passed)
  *
@@ -42,6 +43,11 @@ export interface Delivery {
   retainFor?: number;
   /** set when it finishes: after this it is archived, then purged */
   retainUntil?: number;
+  /**
+   * The agent's side holds the message until the agent can take it (a Claude Code session gets it
+   * at its next hook point): the delivery stays `sent` until that side confirms.
+   */
+  pending?: true;
 }
 
 /** Nothing is left to do: acked, failed, expired, or delivered when no ack was asked for. */
@@ -74,6 +80,11 @@ export interface RetryPolicy {
   attemptTimeoutMs: number;
   /** how long to wait for an ack after delivery before redelivering, in ms (default 60 s) */
   ackTimeoutMs: number;
+  /**
+   * how long a pending delivery waits for its confirmation before the bus asks again (in case the
+   * confirmation was lost), in ms (default 10 minutes); asking again uses up no attempt
+   */
+  pendingCheckMs: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -83,6 +94,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxDelayMs: 5 * 60_000,
   attemptTimeoutMs: 30_000,
   ackTimeoutMs: 60_000,
+  pendingCheckMs: 10 * 60_000,
 };
 
 /**
@@ -115,9 +127,15 @@ export function isExpired(delivery: Delivery, now: number): boolean {
   return delivery.expiresAt !== undefined && now >= delivery.expiresAt && !FINAL_STATES.has(delivery.state);
 }
 
+function withoutPending(delivery: Delivery): Delivery {
+  if (!delivery.pending) return delivery;
+  const { pending: _, ...rest } = delivery;
+  return rest;
+}
+
 export function expire(delivery: Delivery, now: number): Delivery {
   const note = delivery.state === 'delivered' ? 'TTL passed before an ack came' : 'TTL passed before delivery';
-  return retained({ ...delivery, state: 'expired', dueAt: undefined, history: step(delivery, 'expired', now, note) }, now);
+  return retained({ ...withoutPending(delivery), state: 'expired', dueAt: undefined, history: step(delivery, 'expired', now, note) }, now);
 }
 
 export function startAttempt(delivery: Delivery, now: number, policy: RetryPolicy): Delivery {
@@ -134,13 +152,25 @@ export function startAttempt(delivery: Delivery, now: number, policy: RetryPolic
 export function attemptSucceeded(delivery: Delivery, now: number, policy: RetryPolicy): Delivery {
   return retained(
     {
-      ...delivery,
+      ...withoutPending(delivery),
       state: 'delivered',
       dueAt: delivery.ackRequired ? deadline(delivery, now + policy.ackTimeoutMs) : undefined,
       history: step(delivery, 'delivered', now),
     },
     now,
   );
+}
+
+/** The agent's side holds it and will say when the agent has it: stays `sent`, checked again later. */
+export function attemptPending(delivery: Delivery, now: number, note: string, policy: RetryPolicy): Delivery {
+  return { ...delivery, pending: true, dueAt: deadline(delivery, now + policy.pendingCheckMs), history: step(delivery, 'sent', now, note) };
+}
+
+/** The agent's side says the agent has it: delivered (then waiting for an ack when one is asked). */
+export function confirmDelivered(delivery: Delivery, now: number, policy: RetryPolicy): Delivery | undefined {
+  if (delivery.state !== 'sent' && delivery.state !== 'queued') return undefined;
+  const { pending: _, ...rest } = delivery;
+  return attemptSucceeded(rest, now, policy);
 }
 
 /**
@@ -158,11 +188,11 @@ export function attemptFailed(
   const outOfAttempts = delivery.once || delivery.attempts >= policy.maxAttempts;
   if (permanent || outOfAttempts) {
     const note = permanent || delivery.once ? error : `${error} (gave up after ${delivery.attempts} attempts)`;
-    return retained({ ...delivery, state: 'failed', dueAt: undefined, lastError: error, history: step(delivery, 'failed', now, note) }, now);
+    return retained({ ...withoutPending(delivery), state: 'failed', dueAt: undefined, lastError: error, history: step(delivery, 'failed', now, note) }, now);
   }
   const wait = retryDelay(delivery.attempts, policy, random);
   return {
-    ...delivery,
+    ...withoutPending(delivery),
     state: 'queued',
     dueAt: deadline(delivery, now + wait),
     lastError: error,

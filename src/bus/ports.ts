@@ -108,6 +108,11 @@ export interface DeliveryAttempt {
 export type DeliveryOutcome =
   /** the agent has the message (typed into the tab, injected into the session, recorded) */
   | { status: 'delivered' }
+  /**
+   * the agent's side holds it until the agent can take it (a Claude Code session, at its next hook
+   * point); Bus.confirmDelivered says when. The bus asks again after `pendingCheckMs` meanwhile.
+   */
+  | { status: 'pending'; note: string }
   /** not this time; the bus retries with backoff */
   | { status: 'retry'; reason: string }
   /** never: the bus marks the delivery failed with this reason */
