@@ -10,6 +10,10 @@
 import { EventEmitter } from 'node:events';
 import { newMessageId, parseOrThrow, parseSendRequest, type SendRequest } from '../src/protocol/envelope';
 import { HookPayload, HubFrame, type HostFrame, type InboundRecord } from '../src/protocol/native';
+import { frameMail, hookOutput, mailPointOf } from './claude-code/session-mail';
+import type { Envelope } from '../src/protocol/envelope';
+
+const isSession = (address: string) => address.startsWith('claude-code:');
 import { AgentAddress } from '../src/protocol/address';
 import { MessageId } from '../src/protocol/envelope';
 import type { Journal } from './journal';
@@ -54,6 +58,12 @@ export class Host implements HostCore {
   /** the journal's records in order, as of the hub's connect plus what came since; `next` is the first not sent */
   private outbox: { seq: number; record: InboundRecord }[] = [];
   private next = 0;
+  /** idle sessions' hooks waiting for mail (asyncRewake), by session address */
+  private readonly mailWaiters = new Map<string, Set<(why: 'mail' | 'end') => void>>();
+  /** mail put into a session whose answer (its turn's last words) has not come yet */
+  private readonly awaitingAnswer = new Map<string, Envelope[]>();
+  private mailLock: Promise<unknown> = Promise.resolve();
+  private readonly endedSessions = new Set<string>();
   /** when each journaled record was accepted, for the latency of API → hub committed */
   private readonly acceptedAt = new Map<number, number>();
 
@@ -101,7 +111,111 @@ export class Host implements HostCore {
     await this.append({ type: 'hook', event: { id: newMessageId(), receivedAt, payload } });
     this.options.metrics?.hookEvent(payload.hook_event_name);
     this.emit({ type: 'hook', sessionId: payload.session_id, event: payload.hook_event_name, at: receivedAt });
-    return {};
+    const session = this.sessionAddress(payload.session_id);
+    if (!session) return {};
+    const name = payload.hook_event_name;
+    // The turn that read mail ends here: what the session said last is its answer to that mail.
+    if ((name === 'Stop' || name === 'StopFailure') && typeof payload.last_assistant_message === 'string') {
+      await this.routeAnswers(session, payload.last_assistant_message, name === 'StopFailure');
+    }
+    if (name === 'SessionEnd') {
+      this.endedSessions.add(session);
+      this.endWaits(session);
+    } else this.endedSessions.delete(session); // a resumed session is alive again
+    const point = mailPointOf(name, payload);
+    if (point === 'none') return {};
+    const text = await this.takeMail(session);
+    return text ? hookOutput(point, name, text) : {};
+  }
+
+  /**
+   * Waits for mail for the session of a hook payload (the asyncRewake hook of an idle session);
+   * resolves with the framed text, marked delivered, or undefined when the wait ends without mail
+   * (the session ended, the daemon stops, or `signal` aborts: the hook went away).
+   */
+  async waitForMail(input: unknown, signal: AbortSignal): Promise<string | undefined> {
+    const payload = parseOrThrow(HookPayload, input, 'hook event');
+    const session = this.sessionAddress(payload.session_id);
+    if (!session) return undefined;
+    for (;;) {
+      if (signal.aborted || this.endedSessions.has(session)) return undefined;
+      // Listen before looking, so mail that comes in between is not missed.
+      const waiters = this.mailWaiters.get(session) ?? new Set<(why: 'mail' | 'end') => void>();
+      this.mailWaiters.set(session, waiters);
+      let waiter!: (why: 'mail' | 'end') => void;
+      const onAbort = () => waiter('end');
+      const woken = new Promise<'mail' | 'end'>((resolve) => {
+        waiter = (why) => {
+          waiters.delete(waiter);
+          signal.removeEventListener('abort', onAbort);
+          resolve(why);
+        };
+      });
+      waiters.add(waiter);
+      signal.addEventListener('abort', onAbort);
+      const text = await this.takeMail(session);
+      if (text) {
+        waiter('mail');
+        return text;
+      }
+      if ((await woken) === 'end') return undefined;
+    }
+  }
+
+  /** The session's address, or undefined for a session id that cannot be one. */
+  private sessionAddress(sessionId: string): string | undefined {
+    const address = `claude-code:${this.options.device}/${sessionId}`;
+    return AgentAddress.safeParse(address).success ? address : undefined;
+  }
+
+  /**
+   * Takes the session's mail that fits one injection: marks each message put in (the inbox's ack, on
+   * disk) and journals `delivered` for the hub before the hook answers, so a crash after the answer
+   * cannot put the same message in twice. Messages are taken one caller at a time.
+   */
+  private takeMail(session: string): Promise<string | undefined> {
+    const run = this.mailLock.then(async () => {
+      const waiting = this.options.inbox.list(session, 0, 1_000).filter((m) => !m.ackedAt);
+      if (!waiting.length) return undefined;
+      const { text, taken } = frameMail(waiting);
+      const at = this.now();
+      for (const message of taken) {
+        await this.options.inbox.ack(session, message.envelope.id, at);
+        await this.append({ type: 'delivered', messageId: message.envelope.id, recipient: session });
+      }
+      const answering = this.awaitingAnswer.get(session) ?? [];
+      answering.push(...taken.map((m) => m.envelope));
+      this.awaitingAnswer.set(session, answering);
+      return text || undefined;
+    });
+    this.mailLock = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  /** Sends the session's last words to whoever the mail it read asked to answer, and acks that mail. */
+  private async routeAnswers(session: string, text: string, failed: boolean): Promise<void> {
+    const answered = this.awaitingAnswer.get(session);
+    if (!answered?.length || failed) return;
+    this.awaitingAnswer.delete(session);
+    for (const envelope of answered) {
+      await this.submit({
+        from: session,
+        to: envelope.replyTo,
+        inReplyTo: envelope.id,
+        threadId: envelope.threadId,
+        kind: 'reply',
+        body: text.slice(0, 200_000) || '(no text)',
+      });
+      await this.ack(envelope.id, session);
+    }
+  }
+
+  private mailArrived(session: string): void {
+    for (const waiter of [...(this.mailWaiters.get(session) ?? [])]) waiter('mail');
+  }
+
+  private endWaits(session: string): void {
+    for (const waiter of [...(this.mailWaiters.get(session) ?? [])]) waiter('end');
   }
 
   async present(address: string): Promise<void> {
@@ -190,7 +304,10 @@ export class Host implements HostCore {
         if (added) {
           this.emit({ type: 'message-out', messageId: frame.envelope.id, recipient: frame.recipient, kind: frame.envelope.kind, at: receivedAt });
         }
-        connection.send({ type: 'accepted', id: frame.id });
+        // A session takes it only at a hook point: held until then (or already put in: a resend).
+        const held = isSession(frame.recipient) && !this.options.inbox.list(frame.recipient, 0, Number.MAX_SAFE_INTEGER).find((m) => m.envelope.id === frame.envelope.id)?.ackedAt;
+        connection.send(held ? { type: 'accepted', id: frame.id, held: true } : { type: 'accepted', id: frame.id });
+        if (held) this.mailArrived(frame.recipient);
       } catch (error) {
         connection.send({ type: 'refused', id: frame.id, reason: error instanceof Error ? error.message : String(error) });
       }

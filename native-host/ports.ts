@@ -53,6 +53,11 @@ export interface HostCore {
    * `receivedAt` is when the event happened, for one replayed from the spool.
    */
   hook(payload: unknown, receivedAt?: number): Promise<HookAnswer>;
+  /**
+   * For the asyncRewake hook of an idle session: waits for mail for the payload's session and
+   * resolves with the text to wake it with, or undefined when the wait ends without mail.
+   */
+  waitForMail(payload: unknown, signal: AbortSignal): Promise<string | undefined>;
   /** Notes that an agent the host serves is present (a WebSocket client connected), so broadcast reaches it. */
   present(address: string): Promise<void>;
   /** Messages for `recipient` received after `since` (ms), oldest first, at most `limit`. */

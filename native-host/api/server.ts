@@ -125,6 +125,26 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     sendJson(response, 200, answer);
   };
 
+  /**
+   * The asyncRewake hook of an idle session waits here: 200 with the text that wakes it when mail
+   * comes, 204 when the wait ends without (the session ended, the daemon stops). No time limit: the
+   * hook's own curl decides how long it waits.
+   */
+  const stopping = new AbortController();
+  const hookWait: Route = async (request, response) => {
+    const payload = await readJsonBody(request, maxBodyBytes);
+    const gone = new AbortController();
+    response.on('close', () => gone.abort());
+    stopping.signal.addEventListener('abort', () => gone.abort());
+    const text = await core.waitForMail(payload, gone.signal);
+    if (response.destroyed) return;
+    if (text === undefined) {
+      response.writeHead(204).end();
+      return;
+    }
+    response.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(text);
+  };
+
   const messages: Route = (_request, response, url) => {
     const query = parseOrThrow(BridgeMessagesQuery, queryOf(url), 'query');
     limit(query.to);
@@ -159,6 +179,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const routes: Record<string, Partial<Record<string, Route>>> = {
     '/api/send': { POST: send },
     '/hooks': { POST: hook },
+    '/hooks/wait': { POST: hookWait },
     '/api/messages': { GET: messages },
     '/api/status': { GET: status },
     '/stream/events': { GET: (request, response) => streams.open(request, response) },
@@ -241,6 +262,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     port,
     close() {
       closing ??= (async () => {
+        stopping.abort(); // waiting hooks are answered 204 (no mail) before the server goes
         detachMetrics();
         streams.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

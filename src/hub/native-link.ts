@@ -26,6 +26,8 @@ export interface InboundSink {
   send(message: unknown): Promise<unknown>;
   ack(messageId: string, recipient: string): Promise<unknown>;
   noteAgent(address: string): Promise<unknown>;
+  /** a message the host held has reached its agent */
+  confirmDelivered(messageId: string, recipient: string): Promise<unknown>;
   /** a Claude Code hook event, for the hub's event store */
   hookEvent(event: HookEvent): Promise<unknown>;
   /** the host's agents can be reached again: retry what waits for them now */
@@ -53,8 +55,11 @@ const summary = (error: z.ZodError) => error.issues.map((i) => `${i.path.join('.
  */
 function isRefusal(error: unknown, record: InboundRecord): boolean {
   if (error instanceof ValidationError) return true;
-  return record.type === 'ack' && error instanceof Error && error.name === 'Error';
+  return (record.type === 'ack' || record.type === 'delivered') && error instanceof Error && error.name === 'Error';
 }
+
+/** How the host took a message: it has it (and, `held`, keeps it until its agent can take it), or why not. */
+export type DeliverOutcome = { ok: true; held?: true } | { ok: false; reason: string };
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
@@ -64,7 +69,7 @@ export class NativeLink {
   private ready = false;
   private retryMs = RETRY_MIN_MS;
   private nextDeliveryId = 0;
-  private readonly waiting = new Map<string, (outcome: { ok: true } | { ok: false; reason: string }) => void>();
+  private readonly waiting = new Map<string, (outcome: DeliverOutcome) => void>();
   private readonly reassembler = new Reassembler();
   private readonly state: NativeLinkStatus = { connected: false, connects: 0, recordsCommitted: 0 };
   /** results waiting to be confirmed in one `committed` frame */
@@ -95,7 +100,7 @@ export class NativeLink {
   }
 
   /** Hands `envelope` to `recipient`, an agent the host serves. Resolves when the host holds it on disk. */
-  deliver(recipient: string, envelope: Envelope): Promise<{ ok: true } | { ok: false; reason: string }> {
+  deliver(recipient: string, envelope: Envelope): Promise<DeliverOutcome> {
     const port = this.port;
     if (!port || !this.ready) return Promise.resolve({ ok: false, reason: `the native host is not connected${this.state.lastError ? ` (${this.state.lastError})` : ''}` });
     const id = `d${++this.nextDeliveryId}`;
@@ -152,7 +157,7 @@ export class NativeLink {
         });
         return;
       case 'accepted':
-        this.waiting.get(frame.id)?.({ ok: true });
+        this.waiting.get(frame.id)?.(frame.held ? { ok: true, held: true } : { ok: true });
         this.waiting.delete(frame.id);
         return;
       case 'refused':
@@ -176,6 +181,7 @@ export class NativeLink {
         await this.options.sink.noteAgent(record.message.from);
       } else if (record.type === 'ack') await this.options.sink.ack(record.messageId, record.recipient);
       else if (record.type === 'hook') await this.options.sink.hookEvent(record.event);
+      else if (record.type === 'delivered') await this.options.sink.confirmDelivered(record.messageId, record.recipient);
       else await this.options.sink.noteAgent(record.address);
       return { status: 'stored' };
     } catch (error) {

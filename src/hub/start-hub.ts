@@ -73,12 +73,13 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
       send: (message) => bus.send(message),
       ack: (messageId, recipient) => bus.ack(messageId, recipient),
       noteAgent: (address) => directory.noteAgent(address),
+      confirmDelivered: (messageId, recipient) => bus.confirmDelivered(messageId, recipient),
       hookEvent: async (event) => {
         const session = await hookEvents.record(event);
         // A new session is an agent: broadcast reaches it, and the popup can address it.
         if (session?.events === 1) await directory.noteAgent(session.address);
       },
-      reachable: () => void bus.reachable(bus.destinations().map((d) => d.address).filter((a) => a.startsWith('api:'))),
+      reachable: () => void bus.reachable(bus.destinations().map((d) => d.address).filter((a) => a.startsWith('api:') || a.startsWith('claude-code:'))),
     },
     log: console.warn,
   });
@@ -90,6 +91,7 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
       new ExtensionInboxAdapter(),
       new TestSinkAdapter(sinkDb, (messageId, recipient) => bus.ack(messageId, recipient)),
       new NativeHostAdapter(native),
+      new NativeHostAdapter(native, 'claude-code'),
     ],
     onNextDue: alarmBackstop(),
   });

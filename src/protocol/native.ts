@@ -44,6 +44,8 @@ export const InboundRecord = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('hook'), event: HookEvent }),
   z.strictObject({ type: z.literal('message'), message: SendRequest }),
   z.strictObject({ type: z.literal('ack'), messageId: MessageId, recipient: AgentAddress }),
+  /** a message the host held for one of its agents has reached it (injected into a Claude Code session) */
+  z.strictObject({ type: z.literal('delivered'), messageId: MessageId, recipient: AgentAddress }),
   /** an agent the host serves is present (a WebSocket client connected): broadcast reaches it */
   z.strictObject({ type: z.literal('agent'), address: AgentAddress }),
 ]);
@@ -62,7 +64,8 @@ export type Chunk = z.infer<typeof Chunk>;
 export const HostFrame = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('hello'), version: z.string(), device: z.string() }),
   z.strictObject({ type: z.literal('inbound'), seq: Seq, record: InboundRecord }),
-  z.strictObject({ type: z.literal('accepted'), id: z.string() }),
+  /** `held`: the host keeps it for its agent and sends a `delivered` record once the agent has it */
+  z.strictObject({ type: z.literal('accepted'), id: z.string(), held: z.literal(true).optional() }),
   z.strictObject({ type: z.literal('refused'), id: z.string(), reason: z.string() }),
   Chunk,
 ]);

@@ -39,6 +39,7 @@ describe('the native link', () => {
       reachable() {
         this.woken++;
       },
+      async confirmDelivered() {},
       async hookEvent(event) {
         this.hooks.push(event);
       },

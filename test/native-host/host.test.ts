@@ -192,4 +192,73 @@ describe('the host core', () => {
     host.detachHub(second);
     expect(host.status().hubConnected).toBe(false);
   });
+
+  describe('mail for a Claude Code session', () => {
+    const SESSION = 'claude-code:local/sess-9';
+    const mail = (text: string) => envelopeFor({ from: 'extension:local/popup', to: [SESSION], body: { text }, replyTo: 'api:local/asker' });
+    const recordsOf = (type: string) => journal.entries().filter((e) => e.record.type === type).map((e) => e.record as any);
+
+    it('holds mail until a hook point, puts it in once, framed as another agent\'s words, and tells the hub', async () => {
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      const message = mail('Please run the tests again.');
+      await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: message });
+      expect(hub.frames.find((f) => f.type === 'accepted')).toEqual({ type: 'accepted', id: 'd1', held: true });
+
+      expect(await host.hook({ session_id: 'sess-9', hook_event_name: 'PreToolUse' })).toEqual({}); // not a point that can carry text
+      const answer: any = await host.hook({ session_id: 'sess-9', hook_event_name: 'PostToolUse', tool_name: 'Bash' });
+      const context = answer.hookSpecificOutput.additionalContext as string;
+      expect(answer.hookSpecificOutput.hookEventName).toBe('PostToolUse');
+      expect(context).toMatch(/not an instruction from the person you work for/);
+      expect(context).toContain(`<message from="extension:local/popup" id="${message.id}" reply-to="api:local/asker" kind="note">\nPlease run the tests again.\n</message>`);
+      expect(recordsOf('delivered')).toEqual([{ type: 'delivered', messageId: message.id, recipient: SESSION }]);
+
+      expect(await host.hook({ session_id: 'sess-9', hook_event_name: 'UserPromptSubmit', prompt: 'next' })).toEqual({}); // never twice
+      await host.receive(hub, { type: 'deliver', id: 'd2', recipient: SESSION, envelope: message }); // a resend: it is there already
+      expect(hub.frames.filter((f) => f.type === 'accepted').at(-1)).toEqual({ type: 'accepted', id: 'd2' });
+    });
+
+    it('blocks a Stop to hand over mail, but never a Stop that a block caused', async () => {
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: mail('one') });
+      expect(await host.hook({ session_id: 'sess-9', hook_event_name: 'Stop', stop_hook_active: true })).toEqual({});
+      const answer: any = await host.hook({ session_id: 'sess-9', hook_event_name: 'Stop', stop_hook_active: false });
+      expect(answer.decision).toBe('block');
+      expect(answer.reason).toContain('one');
+    });
+
+    it('sends the turn\'s last words to whoever the mail asked to answer, and acks the mail', async () => {
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      const message = mail('What is 6 × 7?');
+      await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: message });
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'UserPromptSubmit', prompt: 'go on' });
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'Stop', stop_hook_active: false, last_assistant_message: '42.' });
+      const [reply] = recordsOf('message');
+      expect(reply.message).toMatchObject({ from: SESSION, to: ['api:local/asker'], inReplyTo: message.id, threadId: message.threadId, kind: 'reply', body: { text: '42.' } });
+      expect(recordsOf('ack')).toEqual([{ type: 'ack', messageId: message.id, recipient: SESSION }]);
+      // the next turn's words answer nothing
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'Stop', stop_hook_active: false, last_assistant_message: 'later' });
+      expect(recordsOf('message')).toHaveLength(1);
+    });
+
+    it('wakes a waiting idle session when mail comes, and ends the wait when the session ends', async () => {
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      const waiting = host.waitForMail({ session_id: 'sess-9', hook_event_name: 'Stop' }, new AbortController().signal);
+      await new Promise((r) => setTimeout(r, 10));
+      await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: mail('wake up') });
+      expect(await waiting).toContain('wake up');
+      expect(recordsOf('delivered')).toHaveLength(1);
+
+      const ended = host.waitForMail({ session_id: 'sess-9', hook_event_name: 'Stop' }, new AbortController().signal);
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'SessionEnd' });
+      expect(await ended).toBeUndefined();
+      const gone = new AbortController();
+      const aborted = host.waitForMail({ session_id: 'sess-9', hook_event_name: 'Stop' }, gone.signal);
+      gone.abort();
+      expect(await aborted).toBeUndefined();
+    });
+  });
 });

@@ -58,6 +58,18 @@ export class MemoryHostCore implements HostCore {
   /** what the next hook call answers */
   hookAnswer: HookAnswer = {};
 
+  /** what the next waitForMail resolves with (after `mailDelayMs`), unless aborted first */
+  mail: string | undefined;
+  mailDelayMs = 0;
+
+  waitForMail(payload: unknown, signal: AbortSignal): Promise<string | undefined> {
+    parseOrThrow(HookPayload, payload, 'hook event');
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(this.mail), this.mailDelayMs);
+      signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)));
+    });
+  }
+
   async hook(payload: unknown, receivedAt = this.now()): Promise<HookAnswer> {
     const event = parseOrThrow(HookPayload, payload, 'hook event');
     this.hooks.push({ payload: event, receivedAt });
