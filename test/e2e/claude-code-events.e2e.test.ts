@@ -11,6 +11,9 @@ import { createClaudeHome, type ClaudeHome } from '../support/claude-cli';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic';
 import { installClaudeCode } from '../../native-host/claude-code/install';
 import type { SessionRecord, StoredHookEvent } from '../../src/storage/events-db';
+import type { MessageStatus } from '../../src/bus/bus';
+import type { StoredEntry } from '../../src/bus/ports';
+import { requestText } from '../support/fake-anthropic';
 
 // A one-shot `claude -p` run ends its session: SessionEnd closes it.
 const LIFECYCLE = ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop', 'SessionEnd'];
@@ -81,5 +84,40 @@ describe('Claude Code sessions in the hub', () => {
     const events = await waitFor(() => eventsOf(sessionId), (e) => e.length >= LIFECYCLE.length, 30_000, 'the spooled events in the hub');
     expect(events.map((e) => e.name)).toEqual(LIFECYCLE);
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+  });
+
+  it('puts a message into a session during a turn and wakes it when idle; its answers reach the sender, delivered then acked', async () => {
+    await open();
+    await waitFor(() => browser!.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
+    const statusOf = (id: string) => browser!.request<MessageStatus>({ type: 'status', id });
+    const session = await claude.startStreaming({ timeoutMs: 120_000 });
+
+    // During a turn: the tool runs for a few seconds; the message is sent while it does.
+    api.enqueue({ kind: 'bash', command: 'sleep 3', description: 'Take a while' }, { kind: 'text', text: 'Seven.' });
+    session.send('Run the slow command');
+    const started = await session.waitForEvent((e) => e.type === 'system', { timeoutMs: 30_000 });
+    const sessionId = started.session_id!;
+    const address = `claude-code:local/${sessionId}`;
+    await waitFor(() => eventsOf(sessionId), (e) => e.some((x) => x.name === 'PreToolUse'), 30_000, 'the tool to start');
+    const during = await browser!.request<{ id: string }>({ type: 'send', message: { from: 'extension:local/popup', to: address, body: 'What is 3 + 4? (probe-during-turn)', ackRequired: true } });
+    await waitFor(() => statusOf(during.id), (s) => s.deliveries[0]?.state === 'sent', 20_000, 'the message held for the session');
+    await session.waitForEvent((e) => e.type === 'result', { timeoutMs: 60_000 });
+    // The model saw it in the request after the tool's result.
+    expect(api.turnRequests().some((r) => requestText(r).includes('probe-during-turn'))).toBe(true);
+    const answered = await waitFor(() => statusOf(during.id), (s) => s.deliveries[0]?.state === 'acked', 30_000, 'the answer and the ack');
+    expect(answered.deliveries[0].history.map((h) => h.state)).toEqual(expect.arrayContaining(['sent', 'delivered', 'acked']));
+    const replies = () => browser!.request<StoredEntry[]>({ type: 'list', agent: 'extension:local/popup' });
+    const reply = await waitFor(replies, (list) => list.some((e) => e.message.inReplyTo === during.id), 20_000, 'the reply');
+    expect(reply.find((e) => e.message.inReplyTo === during.id)!.message).toMatchObject({ from: address, kind: 'reply', body: { text: 'Seven.' } });
+
+    // Idle: the session waits; a message wakes it.
+    const before = api.turnRequests().length;
+    api.enqueue({ kind: 'text', text: 'Forty-two.' });
+    const idle = await browser!.request<{ id: string }>({ type: 'send', message: { from: 'extension:local/popup', to: address, body: 'What is 6 × 7? (probe-idle-wake)', ackRequired: true } });
+    await waitFor(async () => api.turnRequests().slice(before), (r) => r.some((x) => requestText(x).includes('probe-idle-wake')), 60_000, 'the woken turn');
+    await waitFor(() => statusOf(idle.id), (s) => s.deliveries[0]?.state === 'acked', 60_000, 'the woken answer and the ack');
+    const woken = await waitFor(replies, (list) => list.some((e) => e.message.inReplyTo === idle.id), 20_000, 'the woken reply');
+    expect(woken.find((e) => e.message.inReplyTo === idle.id)!.message.body.text).toBe('Forty-two.');
+    await session.close();
   });
 });
