@@ -87,9 +87,9 @@ const RESETS_AT_HINT = 'expected epoch seconds or an ISO time';
 const ResetsAt = z
   .union([z.number({ error: RESETS_AT_HINT }).positive({ error: RESETS_AT_HINT }), z.iso.datetime({ offset: true, error: RESETS_AT_HINT })], { error: RESETS_AT_HINT })
   .transform((value) => {
-  if (typeof value === 'string') return Date.parse(value);
-  return value < 1e12 ? value * 1000 : value;
-});
+    if (typeof value === 'string') return Date.parse(value);
+    return value < 1e12 ? value * 1000 : value;
+  });
 
 export const StatusLineWindow = z.object({
   used_percentage: z.number({ error: 'expected a percentage' }).min(0, { error: 'expected a percentage ≥ 0' }),

@@ -17,14 +17,10 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ValidationError, fieldPath } from '../../../src/protocol/envelope';
+import { objectError } from './object-error';
 import bundledPrices from './prices.json' with { type: 'json' };
 
 const PRICE_HINT = 'expected a price in USD per million tokens (a number ≥ 0)';
-/** An object's error: `hint` when it is not an object, and the unknown fields by name (a misspelt price must not pass silently). */
-const objectError = (hint: string, fields: string) => (issue: z.core.$ZodRawIssue) => {
-  if (issue.code === 'unrecognized_keys') return `unknown field ${(issue.keys as string[]).map((key) => `"${key}"`).join(', ')} (the fields are ${fields})`;
-  return issue.code === 'invalid_type' ? hint : undefined;
-};
 const price = z.number({ error: PRICE_HINT }).min(0, { error: PRICE_HINT }).max(1_000_000, { error: PRICE_HINT });
 
 export const ModelPriceEntry = z.strictObject(
@@ -41,7 +37,7 @@ export const ModelPriceEntry = z.strictObject(
     cacheWrite1h: price.optional(),
     cacheRead: price,
   },
-  { error: objectError('expected an object of prices: input, output, cacheWrite5m, cacheWrite1h (optional), cacheRead', 'name, aliases, input, output, cacheWrite5m, cacheWrite1h, cacheRead') },
+  { error: objectError('expected an object of prices: input, output, cacheWrite5m, cacheWrite1h (optional), cacheRead', ['name', 'aliases', 'input', 'output', 'cacheWrite5m', 'cacheWrite1h', 'cacheRead']) },
 );
 
 export const PriceFile = z.strictObject(
@@ -50,7 +46,7 @@ export const PriceFile = z.strictObject(
     asOf: z.string({ error: 'expected a date' }).optional(),
     models: z.record(z.string().min(1, { error: 'expected a model id' }), ModelPriceEntry, { error: 'expected an object of models by id' }),
   },
-  { error: objectError('expected an object with `models`', 'about, asOf, models') },
+  { error: objectError('expected an object with `models`', ['about', 'asOf', 'models']) },
 );
 
 /** One model's prices, USD per million tokens. */
