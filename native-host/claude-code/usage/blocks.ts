@@ -11,7 +11,7 @@
  *
  * Everything here is pure: records, prices and `now` in, numbers out.
  */
-import { costOfModel, type PriceTable } from './prices';
+import { costOf, findPrice, type ModelPrice, type PriceTable, type TokenUsage } from './prices';
 import { mergeUsageRecord, type UsageRecord } from './transcript-line';
 
 export const HOUR_MS = 3_600_000;
@@ -100,6 +100,19 @@ function add(counts: TokenCounts, record: UsageRecord): void {
 
 export const floorToHour = (at: number) => Math.floor(at / HOUR_MS) * HOUR_MS;
 
+/** costOfModel with each model looked up once: a history holds many records of few models. */
+function pricer(prices: PriceTable): (model: string, usage: TokenUsage) => number | null {
+  const found = new Map<string, ModelPrice | null>();
+  return (model, usage) => {
+    let price = found.get(model);
+    if (price === undefined) {
+      price = findPrice(prices, model)?.price ?? null;
+      found.set(model, price);
+    }
+    return price === null ? null : costOf(usage, price);
+  };
+}
+
 /** Records with one per key (the one mergeUsageRecord keeps), oldest first. */
 function distinct(records: Iterable<UsageRecord>): UsageRecord[] {
   const byKey = new Map<string, UsageRecord>();
@@ -110,6 +123,7 @@ function distinct(records: Iterable<UsageRecord>): UsageRecord[] {
 /** The blocks the records fall into, oldest first. Records repeating a key are counted once. */
 export function buildBlocks(records: Iterable<UsageRecord>, prices: PriceTable, now: number): UsageBlock[] {
   const blocks: UsageBlock[] = [];
+  const costOfModel = pricer(prices);
   let current: { block: UsageBlock; models: Map<string, ModelUsage>; sessions: Set<string> } | undefined;
   const close = () => {
     if (!current) return;
@@ -155,7 +169,7 @@ export function buildBlocks(records: Iterable<UsageRecord>, prices: PriceTable, 
     }
     model.requests++;
     add(model.tokens, record);
-    const cost = costOfModel(prices, record.model, record);
+    const cost = costOfModel(record.model, record);
     if (cost === null) model.costUsd = null;
     else {
       if (model.costUsd !== null) model.costUsd += cost;
@@ -183,12 +197,13 @@ export function blockBurnRate(block: UsageBlock, now: number): BurnRate {
 /** How fast tokens and money went in the `minutes` before `now`. */
 export function recentBurnRate(records: Iterable<UsageRecord>, prices: PriceTable, now: number, minutes: number): BurnRate {
   const since = now - minutes * MINUTE_MS;
+  const costOfModel = pricer(prices);
   let tokens = 0;
   let cost = 0;
   for (const record of distinct(records)) {
     if (record.timestamp <= since || record.timestamp > now) continue;
     tokens += record.inputTokens + record.outputTokens + record.cacheCreationTokens + record.cacheReadTokens;
-    cost += costOfModel(prices, record.model, record) ?? 0;
+    cost += costOfModel(record.model, record) ?? 0;
   }
   return { tokensPerMinute: tokens / minutes, costPerHour: (cost / minutes) * 60, minutes };
 }
