@@ -167,7 +167,7 @@ function indentOf(text: string | undefined): string | number {
 export interface OurCommands {
   /** every event */
   hook: string;
-  /** the asyncRewake Stop hook */
+  /** the asyncRewake hook of Stop and StopFailure */
   wait: string;
 }
 
@@ -178,7 +178,8 @@ export function ourCommands(hookCommandWord: string): OurCommands {
 /** The group Switchboard adds to one event. */
 export function ourGroup(event: HookEvent, commands: OurCommands): MatcherGroup {
   const hooks: HookCommand[] = [{ type: 'command', command: commands.hook, timeout: HOOK_TIMEOUT_SECONDS }];
-  if (event === 'Stop') hooks.push({ type: 'command', command: commands.wait, asyncRewake: true, timeout: WAIT_TIMEOUT_SECONDS });
+  // A turn ends in Stop, or in StopFailure (a rate limit): either way the session is idle, and mail may wake it.
+  if (event === 'Stop' || event === 'StopFailure') hooks.push({ type: 'command', command: commands.wait, asyncRewake: true, timeout: WAIT_TIMEOUT_SECONDS });
   return TOOL_EVENTS.has(event) ? { matcher: '*', hooks } : { hooks };
 }
 

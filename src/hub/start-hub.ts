@@ -20,6 +20,7 @@ import { serveChanges, serveRequests } from './page-ports';
 import { NativeLink } from './native-link';
 import { EVENTS_DB_NAME, EventsDb } from '../storage/events-db';
 import { DEFAULT_EVENT_RETENTION_MS, HookEventStore } from '../adapters/claude-code/event-store';
+import { holdFor } from '../adapters/claude-code/rate-limits';
 
 export const SWEEP_ALARM = 'switchboard/sweep';
 
@@ -76,8 +77,11 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
       confirmDelivered: (messageId, recipient) => bus.confirmDelivered(messageId, recipient),
       hookEvent: async (event) => {
         const session = await hookEvents.record(event);
+        if (!session) return; // a resent event
         // A new session is an agent: broadcast reaches it, and the popup can address it.
-        if (session?.events === 1) await directory.noteAgent(session.address);
+        if (session.events === 1) await directory.noteAgent(session.address);
+        const hold = holdFor(event, session.address);
+        if (hold) await bus.hold(hold);
       },
       reachable: () => void bus.reachable(bus.destinations().map((d) => d.address).filter((a) => a.startsWith('api:') || a.startsWith('claude-code:'))),
     },

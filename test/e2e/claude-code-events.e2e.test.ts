@@ -13,6 +13,7 @@ import { installClaudeCode } from '../../native-host/claude-code/install';
 import type { SessionRecord, StoredHookEvent } from '../../src/storage/events-db';
 import type { MessageStatus } from '../../src/bus/bus';
 import type { StoredEntry } from '../../src/bus/ports';
+import type { DestinationRecord } from '../../src/bus/destinations';
 import { requestText } from '../support/fake-anthropic';
 
 // A one-shot `claude -p` run ends its session: SessionEnd closes it.
@@ -118,6 +119,35 @@ describe('Claude Code sessions in the hub', () => {
     await waitFor(() => statusOf(idle.id), (s) => s.deliveries[0]?.state === 'acked', 60_000, 'the woken answer and the ack');
     const woken = await waitFor(replies, (list) => list.some((e) => e.message.inReplyTo === idle.id), 20_000, 'the woken reply');
     expect(woken.find((e) => e.message.inReplyTo === idle.id)!.message.body.text).toBe('Forty-two.');
+    await session.close();
+  });
+
+  it('holds a rate-limited session, then delivers the held message and resumes it once the limit passes', async () => {
+    await open();
+    await waitFor(() => browser!.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
+    const session = await claude.startStreaming({ maxRetries: 0, timeoutMs: 120_000 });
+    api.enqueue({ kind: 'rate_limit', retryAfterSeconds: 5 });
+    session.send('Work until the limit');
+    const limited = await session.waitForEvent((e) => e.type === 'result', { timeoutMs: 30_000 });
+    expect(limited).toMatchObject({ is_error: true, api_error_status: 429 });
+    const address = `claude-code:local/${limited.session_id}`;
+
+    // The interruption is visible: the session is rate-limited, and held on the bus.
+    await waitFor(sessionsOf, (list) => list.some((s) => s.address === address && s.state === 'rate-limited'), 20_000, 'the session marked rate-limited');
+    const destination = () => browser!.request<DestinationRecord[]>({ type: 'destinations' }).then((all) => all.find((d) => d.address === address));
+    expect((await waitFor(destination, (d) => d?.hold !== undefined, 20_000, 'the hold'))!.hold).toMatchObject({ strategy: 'exponential_backoff', reason: expect.stringContaining('rate limit') });
+
+    // A message sent meanwhile waits, then goes in when a probe finds the way open, and wakes the session.
+    api.enqueue({ kind: 'text', text: 'Back to work.' });
+    const sent = await browser!.request<{ id: string }>({ type: 'send', message: { from: 'extension:local/popup', to: address, body: 'Carry on (probe-after-limit)', ackRequired: true } });
+    const statusOf = (id: string) => browser!.request<MessageStatus>({ type: 'status', id });
+    await waitFor(() => statusOf(sent.id), (s) => s.deliveries[0]?.state === 'acked', 90_000, 'the held message delivered and answered');
+    expect(api.turnRequests().some((r) => requestText(r).includes('probe-after-limit'))).toBe(true);
+
+    // The recovery is visible: the hold ended, and the session works again.
+    const after = await waitFor(destination, (d) => d?.hold === undefined, 20_000, 'the hold released');
+    expect(after!.history.map((h) => h.note ?? '').join(' | ')).toMatch(/exponential_backoff: Claude Code hit a rate limit.* \| a probe got through/);
+    await waitFor(sessionsOf, (list) => list.some((s) => s.address === address && s.state === 'idle'), 20_000, 'the session idle again');
     await session.close();
   });
 });

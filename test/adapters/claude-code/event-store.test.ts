@@ -83,3 +83,18 @@ describe('Claude Code sessions from hook events', () => {
     expect((await store.sessions()).map((s) => s.sessionId)).toEqual(['new']);
   });
 });
+
+describe('rate limits of Claude Code sessions', () => {
+  it('holds a session that hit a rate limit: backoff without a reset time, a pause until one', async () => {
+    const { holdFor } = await import('../../../src/adapters/claude-code/rate-limits');
+    const address = 'claude-code:local/s-1';
+    expect(holdFor(event('StopFailure', 1_000, { error: 'rate_limit', last_assistant_message: 'API Error: Request rejected (429)' }), address)).toEqual({
+      address,
+      strategy: 'exponential_backoff',
+      reason: 'Claude Code hit a rate limit: API Error: Request rejected (429)',
+    });
+    expect(holdFor(event('StopFailure', 1_000, { error: 'rate_limit', resets_at: 5 }), address)).toMatchObject({ strategy: 'session_pause', until: 5_000 });
+    expect(holdFor(event('StopFailure', 1_000, { error: 'server_error' }), address)).toBeUndefined();
+    expect(holdFor(event('Stop', 1_000), address)).toBeUndefined();
+  });
+});

@@ -1,0 +1,22 @@
+/**
+ * Rate-limit recovery for Claude Code sessions (issue 5), with the bus's holds: a session that hit a
+ * limit is held, so messages for it wait in their order instead of being put into a session that
+ * cannot answer. Without a reset time, `exponential_backoff` probes it at growing intervals (the
+ * first after 5 s); a probe that goes through releases the hold, its messages go to the session's
+ * mailbox, and the asyncRewake hook wakes the idle session to take them — which is when its work
+ * resumes. A reset time, when Claude Code gives one, makes it a `session_pause` until then.
+ */
+import type { HookEvent } from '../../protocol/native';
+import type { HoldRequest } from '../../bus/destinations';
+
+/** The hold a hook event asks for, or undefined when it is not a rate limit. */
+export function holdFor(event: HookEvent, address: string): HoldRequest | undefined {
+  const { payload } = event;
+  if (payload.hook_event_name !== 'StopFailure' || payload.error !== 'rate_limit') return undefined;
+  const reason = `Claude Code hit a rate limit${typeof payload.last_assistant_message === 'string' ? `: ${payload.last_assistant_message.slice(0, 200)}` : ''}`;
+  // Not in 2.1.329's payload; read when a later version (or the usage monitor) provides it.
+  const resetsAt = typeof payload.resets_at === 'number' ? payload.resets_at * (payload.resets_at < 1e12 ? 1_000 : 1) : undefined;
+  return resetsAt !== undefined && resetsAt > event.receivedAt
+    ? { address, strategy: 'session_pause', until: resetsAt, reason }
+    : { address, strategy: 'exponential_backoff', reason };
+}
