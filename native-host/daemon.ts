@@ -22,11 +22,13 @@ import { encodeFrame } from './frames';
 import type { InboundRecord } from '../src/protocol/native';
 import { parseOrThrow, ValidationError } from '../src/protocol/envelope';
 import { drainSpool, RejectedPayload } from './claude-code/spool';
+import { UsageMonitor } from './claude-code/usage-monitor';
 import { join } from 'node:path';
 import { z } from 'zod';
 
 export const HOST_VERSION = '0.1.0';
 const SPOOL_DRAIN_MS = 5_000;
+const USAGE_REFRESH_MS = 60_000;
 
 export interface RunningDaemon {
   apiPort: number;
@@ -82,6 +84,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
   let journal: Journal<InboundRecord>;
   let metrics: HostMetrics;
   let webhooks: Webhooks;
+  let usage: UsageMonitor;
   try {
     await mkdir(files.journal, { recursive: true, mode: 0o700 });
     const onWarning = (text: string) => log(`warning: ${text}`);
@@ -96,7 +99,27 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
     inbox = await Inbox.open({ dir: files.journal, retentionMs: config.inbox.retentionHours * 3_600_000, onWarning });
     opened.push(inbox);
     metrics = new HostMetrics();
-    host = new Host({ journal, inbox, version: HOST_VERSION, device: config.device, maxJournalBytes: config.journal.maxBytes, log });
+    usage = await UsageMonitor.open({
+      home,
+      log,
+      onAlert: (alert) => void host.alert(alert.severity === 'critical' ? 'critical' : 'warning', alert.text).catch((error) => log(`could not raise an alert: ${error.message}`)),
+    });
+    const monitor = usage;
+    host = new Host({
+      journal,
+      inbox,
+      version: HOST_VERSION,
+      device: config.device,
+      maxJournalBytes: config.journal.maxBytes,
+      log,
+      onHook: (payload) => {
+        monitor.track(payload.transcript_path);
+        // A turn's usage is in its transcript once it ends.
+        if (payload.hook_event_name === 'Stop' || payload.hook_event_name === 'StopFailure' || payload.hook_event_name === 'SessionEnd') {
+          void monitor.refresh().catch((error) => log(`usage refresh failed: ${error.message}`));
+        }
+      },
+    });
     const hooks = parseOrThrow(z.array(WebhookConfig), config.webhooks, 'webhooks in config.json');
     webhooks = new Webhooks({ hooks, failuresFile: `${home}/webhook-failures.jsonl`, onFailure: () => metrics.webhookFailure() });
     opened.push(webhooks);
@@ -110,6 +133,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       rateLimit: config.api.rateLimit,
       metrics,
       webhooks,
+      usage: { statusLine: (input) => usage.statusLine(input), report: () => usage.report() },
       log,
     }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error;
@@ -147,6 +171,9 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
   const draining = setInterval(() => void drain(), SPOOL_DRAIN_MS);
   draining.unref();
 
+  const usageTimer = setInterval(() => void usage.refresh().catch((error: Error) => log(`usage refresh failed: ${error.message}`)), USAGE_REFRESH_MS);
+  usageTimer.unref();
+
   const pruning = setInterval(() => void inbox.prune(Date.now()).catch((error) => log(`inbox prune failed: ${error.message}`)), 3_600_000);
   pruning.unref();
   log(`daemon ${HOST_VERSION} started: API on http://${config.api.host}:${api.port}, socket ${files.socket}, ${journal.size.records} journal records waiting for the hub`);
@@ -157,6 +184,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
     async stop() {
       clearInterval(pruning);
       clearInterval(draining);
+      clearInterval(usageTimer);
       detachWebhooks();
       detachMetrics();
       // Notifications still being retried are kept as failures, not dropped.

@@ -37,6 +37,8 @@ export interface HostOptions {
   inbox: Inbox;
   version: string;
   device: string;
+  /** told of every hook event the host takes (the usage monitor follows transcripts with it) */
+  onHook?: (payload: HookPayload) => void;
   /** refuse new records (HostBusyError) while the journal holds this many bytes; default unlimited */
   maxJournalBytes?: number;
   metrics?: HostMetrics;
@@ -111,6 +113,7 @@ export class Host implements HostCore {
     await this.append({ type: 'hook', event: { id: newMessageId(), receivedAt, payload } });
     this.options.metrics?.hookEvent(payload.hook_event_name);
     this.emit({ type: 'hook', sessionId: payload.session_id, event: payload.hook_event_name, at: receivedAt });
+    this.options.onHook?.(payload);
     const session = this.sessionAddress(payload.session_id);
     if (!session) return {};
     const name = payload.hook_event_name;
@@ -216,6 +219,13 @@ export class Host implements HostCore {
 
   private endWaits(session: string): void {
     for (const waiter of [...(this.mailWaiters.get(session) ?? [])]) waiter('end');
+  }
+
+  /** Raises an alert: an event for the webhooks and the event stream, and a status message for the popup. */
+  async alert(severity: 'info' | 'warning' | 'critical', text: string): Promise<void> {
+    const at = this.now();
+    this.emit({ type: 'alert', severity, text, at });
+    await this.submit({ from: `api:${this.options.device}/switchboard-usage`, to: 'extension:local/popup', kind: 'status', body: text, ttl: 'long', priority: severity === 'critical' ? 'high' : 'normal' });
   }
 
   async present(address: string): Promise<void> {

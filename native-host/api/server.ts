@@ -56,6 +56,8 @@ export interface ApiOptions {
   log?: (line: string) => void;
   /** the rate limiter's clock, for tests; default Date.now */
   now?: () => number;
+  /** the usage monitor: `POST /hooks/statusline` feeds it, `GET /usage` reports it */
+  usage?: { statusLine(input: unknown): void; report(): unknown };
 }
 
 export interface RunningApi {
@@ -180,6 +182,14 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     '/api/send': { POST: send },
     '/hooks': { POST: hook },
     '/hooks/wait': { POST: hookWait },
+    // Claude Code's status line input (its rate_limits win over estimates); best effort, never an error for the hook.
+    '/hooks/statusline': {
+      POST: async (request, response) => {
+        options.usage?.statusLine(await readJsonBody(request, maxBodyBytes));
+        response.writeHead(204).end();
+      },
+    },
+    '/usage': { GET: (_request, response) => sendJson(response, options.usage ? 200 : 404, options.usage ? options.usage.report() : { error: 'no usage monitor' }) },
     '/api/messages': { GET: messages },
     '/api/status': { GET: status },
     '/stream/events': { GET: (request, response) => streams.open(request, response) },

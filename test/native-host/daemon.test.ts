@@ -93,6 +93,14 @@ describe('the daemon', () => {
     expect(await readdir(join(home, 'spool', 'bad'))).toHaveLength(1);
   });
 
+  it('reports usage, with Claude Code\'s own rate-limit numbers from the status line', async () => {
+    const posted = await api('/hooks/statusline', { method: 'POST', body: JSON.stringify({ session_id: 's', rate_limits: { five_hour: { used_percentage: 61, resets_at: Math.floor(Date.now() / 1000) + 3600 } } }) });
+    expect(posted.status).toBe(204);
+    const usage = await (await api('/usage')).json();
+    expect(usage.limits.fiveHour).toMatchObject({ source: 'statusLine', usedPercentage: 61 });
+    expect(usage).toMatchObject({ records: 0, transcripts: 0, alerts: [] });
+  });
+
   it('takes over the socket a crashed daemon left behind', async () => {
     await daemon.stop();
     const { createServer } = await import('node:net');
