@@ -9,6 +9,7 @@
  * records what was written (with each file's hash), so uninstall removes exactly that — never a
  * manifest it did not write, nor one that was rewritten since by someone else.
  */
+import { readJsonRecord } from './json-file';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -132,20 +133,7 @@ const InstalledRecord = z.strictObject({
 type InstalledRecord = z.infer<typeof InstalledRecord>;
 
 function readRecord(file: string): InstalledRecord | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new Error(`${file} is not valid JSON; it lists what install wrote — fix it, or delete it and remove those files by hand`);
-  }
-  return parseOrThrow(InstalledRecord, data, file);
+  return readJsonRecord(file, InstalledRecord, 'it lists what install wrote — fix it, or delete it and remove those files by hand');
 }
 
 const recordText = (record: InstalledRecord) =>

@@ -7,6 +7,7 @@
  * before the first write (a settings file that cannot be merged leaves everything untouched), a
  * second run changes nothing, and each settings file is backed up before it is changed.
  */
+import { readJsonRecord } from '../json-file';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   accessSync,
@@ -102,20 +103,7 @@ const ClaudeCodeRecord = z.strictObject({
 type ClaudeCodeRecord = z.infer<typeof ClaudeCodeRecord>;
 
 function readRecord(file: string): ClaudeCodeRecord | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new Error(`${file} is not valid JSON; it lists what \`claude-code install\` added — fix it, or delete it (uninstall still finds Switchboard's hooks by their command)`);
-  }
-  return parseOrThrow(ClaudeCodeRecord, data, file);
+  return readJsonRecord(file, ClaudeCodeRecord, "it lists what `claude-code install` added — fix it, or delete it (uninstall still finds Switchboard's hooks by their command)");
 }
 
 const recordText = (record: ClaudeCodeRecord) =>
