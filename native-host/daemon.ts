@@ -111,6 +111,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       version: HOST_VERSION,
       device: config.device,
       maxJournalBytes: config.journal.maxBytes,
+      answersFile: join(files.journal, 'awaiting-answers.json'),
       log,
       onHook: (payload) => {
         monitor.track(payload.transcript_path);

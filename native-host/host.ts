@@ -8,6 +8,7 @@
  * an older one (a browser that restarted leaves a dead shim behind it for a moment).
  */
 import { EventEmitter } from 'node:events';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { newMessageId, parseOrThrow, parseSendRequest, type SendRequest } from '../src/protocol/envelope';
 import { HookPayload, HubFrame, type HostFrame, type InboundRecord } from '../src/protocol/native';
 import { frameMail, hookOutput, mailPointOf } from './claude-code/session-mail';
@@ -37,6 +38,11 @@ export interface HostOptions {
   inbox: Inbox;
   version: string;
   device: string;
+  /**
+   * where the mail put into sessions and not answered yet is kept, so an answer after a daemon
+   * restart still reaches the asker; default: memory only
+   */
+  answersFile?: string;
   /** told of every hook event the host takes (the usage monitor follows transcripts with it) */
   onHook?: (payload: HookPayload) => void;
   /** refuse new records (HostBusyError) while the journal holds this many bytes; default unlimited */
@@ -72,6 +78,14 @@ export class Host implements HostCore {
   constructor(private readonly options: HostOptions) {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
+    if (options.answersFile) {
+      try {
+        const saved = JSON.parse(readFileSync(options.answersFile, 'utf8')) as Record<string, Envelope[]>;
+        for (const [session, envelopes] of Object.entries(saved)) this.awaitingAnswer.set(session, envelopes);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') options.log?.(`warning: could not read ${options.answersFile}: ${(error as Error).message}`);
+      }
+    }
     this.events.setMaxListeners(0);
     for (const { seq, record } of options.journal.entries()) {
       if (record.type === 'message' && record.message.id) {
@@ -189,6 +203,7 @@ export class Host implements HostCore {
       const answering = this.awaitingAnswer.get(session) ?? [];
       answering.push(...taken.map((m) => m.envelope));
       this.awaitingAnswer.set(session, answering);
+      this.saveAnswers();
       return text || undefined;
     });
     this.mailLock = run.then(() => undefined, () => undefined);
@@ -200,6 +215,7 @@ export class Host implements HostCore {
     const answered = this.awaitingAnswer.get(session);
     if (!answered?.length || failed) return;
     this.awaitingAnswer.delete(session);
+    this.saveAnswers();
     for (const envelope of answered) {
       await this.submit({
         from: session,
@@ -210,6 +226,18 @@ export class Host implements HostCore {
         body: text.slice(0, 200_000) || '(no text)',
       });
       await this.ack(envelope.id, session);
+    }
+  }
+
+  /** Small and rare (once per injection and per answer): written whole, atomically. */
+  private saveAnswers(): void {
+    const file = this.options.answersFile;
+    if (!file) return;
+    try {
+      writeFileSync(`${file}.tmp`, JSON.stringify(Object.fromEntries(this.awaitingAnswer)), { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    } catch (error) {
+      this.log(`warning: could not save ${file}: ${(error as Error).message}`);
     }
   }
 

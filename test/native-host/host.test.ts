@@ -243,6 +243,20 @@ describe('the host core', () => {
       expect(recordsOf('message')).toHaveLength(1);
     });
 
+    it('routes an answer that comes after a daemon restart', async () => {
+      const answersFile = join(dir, 'awaiting-answers.json');
+      host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, answersFile });
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      const message = mail('Still there?');
+      await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: message });
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'UserPromptSubmit', prompt: 'x' });
+      // the daemon restarts before the turn ends
+      host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, answersFile });
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'Stop', stop_hook_active: false, last_assistant_message: 'Yes.' });
+      expect(recordsOf('message').map((r) => r.message)).toEqual([expect.objectContaining({ from: SESSION, inReplyTo: message.id, body: { text: 'Yes.' } })]);
+    });
+
     it('wakes a waiting idle session when mail comes, and ends the wait when the session ends', async () => {
       const hub = new RecordingHub();
       host.attachHub(hub);
