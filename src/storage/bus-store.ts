@@ -1,9 +1,14 @@
-/** The bus's store over Dexie: every method is one IndexedDB transaction. */
+/**
+ * The bus's store over Dexie: every method is one IndexedDB transaction. Every query goes through
+ * an index, never a scan of a table; the indexes are sparse (see SCHEMA_V3 in db.ts), so each
+ * answers for the deliveries in some states only, and a question about a state goes to the index
+ * that holds it (`sourceOf`).
+ */
 import Dexie, { cmp, type Table } from 'dexie';
 import { PRIORITIES, type Envelope } from '../protocol/envelope';
-import { byUrgency, DELIVERY_STATES, isFinished, type Delivery, type DeliveryState } from '../bus/delivery';
+import { DELIVERY_STATES, FINAL_STATES, isFinished, type Delivery, type DeliveryState } from '../bus/delivery';
 import type { ArchivedMessage, BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
-import type { StoredMessage, SwitchboardDb } from './db';
+import { fromStoredDelivery, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
 import { queryTerms } from '../bus/search-terms';
 import { SearchIndexer } from './search-indexer';
 import type { StoredRule } from '../bus/routing';
@@ -11,12 +16,18 @@ import type { DestinationRecord } from '../bus/destinations';
 
 type Key = [string, string];
 
+const RANKS = PRIORITIES.map((_, rank) => rank);
+/** States a delivery can finish in (`delivered` too, when no ack was asked for). */
+const FINISHING_STATES: DeliveryState[] = ['delivered', ...FINAL_STATES];
+
 const asList = (result: Delivery | Delivery[] | undefined): Delivery[] => (result === undefined ? [] : Array.isArray(result) ? result : [result]);
 
-/** The envelope without what it is stored with (its retention). */
-function envelopeOf({ retainUntil: _, ...message }: StoredMessage): Envelope {
+/** The envelope without what it is stored with (its recipients, its retention). */
+function envelopeOf({ retainUntil: _, recipients: __, ...message }: StoredMessage): Envelope {
   return message;
 }
+
+const keyOf = (d: Pick<Delivery, 'messageId' | 'recipient'>) => `${d.messageId}\u0000${d.recipient}`;
 
 /**
  * Adds each item; an item whose key is already stored is left as it is. Resolves, per item, whether
@@ -54,10 +65,14 @@ export class DexieBusStore implements BusStore {
       // Add first and let the primary key find duplicates: one request per message, not a read and a write.
       const added = await addEach(
         messages,
-        entries.map((e) => (e.retainUntil !== undefined ? { ...e.message, retainUntil: e.retainUntil } : e.message)),
+        entries.map((e) => ({
+          ...e.message,
+          recipients: e.deliveries.map((d) => d.recipient),
+          ...(e.retainUntil !== undefined ? { retainUntil: e.retainUntil } : {}),
+        })),
       );
       // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
-      await deliveries.bulkPut(entries.filter((_, i) => added[i]).flatMap((e) => e.deliveries));
+      await deliveries.bulkPut(entries.filter((_, i) => added[i]).flatMap((e) => e.deliveries.map(toStoredDelivery)));
       return added;
     });
     this.indexer.add(entries.filter((_, i) => stored[i]).map((e) => e.message));
@@ -65,35 +80,29 @@ export class DexieBusStore implements BusStore {
   }
 
   claimDue(now: number, limit: number, transition: Transition) {
-    const { deliveries } = this.db;
-    return this.db.transaction('rw', deliveries, async () => {
-      // Usually everything due fits in one batch: one query, ordered here. Only a larger backlog
-      // needs a query per priority level to take the most urgent first.
-      let due = await deliveries.where('dueAt').belowOrEqual(now).limit(limit + 1).toArray();
-      if (due.length > limit) {
-        due = [];
-        for (let rank = 0; rank < PRIORITIES.length && due.length < limit; rank++) {
-          const level = await deliveries
-            .where('[priority+dueAt]')
-            .between([rank, Dexie.minKey], [rank, now], true, true)
-            .limit(limit - due.length)
-            .toArray();
-          due.push(...level);
-        }
-      } else {
-        due.sort(byUrgency);
-      }
+    const { deliveries, messages } = this.db;
+    return this.db.transaction('rw', deliveries, messages, async () => {
+      // One range per priority level, all asked at once (one round trip). Within a level the index
+      // orders by due time, then by key — oldest message first — which is the bus's order (byUrgency).
+      const levels = await Promise.all(
+        RANKS.map((rank) => deliveries.where('[priority+dueAt]').between([rank, Dexie.minKey], [rank, now], true, true).limit(limit).toArray()),
+      );
+      const due = levels.flat().slice(0, limit).map(fromStoredDelivery);
       const { changed: claimed, added } = await this.apply(due, transition);
-      const next = await deliveries.orderBy('dueAt').first();
-      return { claimed, added, nextDueAt: next?.dueAt };
+      // The earliest due time left, after those writes: the first key of each level.
+      const firsts = await Promise.all(
+        RANKS.map((rank) => deliveries.where('[priority+dueAt]').between([rank, Dexie.minKey], [rank, Dexie.maxKey]).limit(1).keys()),
+      );
+      const dueTimes = firsts.flat().map((key) => (key as unknown as [number, number])[1]);
+      return { claimed, added, nextDueAt: dueTimes.length ? Math.min(...dueTimes) : undefined };
     });
   }
 
   queuedFor(recipient: string, transition: Transition) {
-    const { deliveries } = this.db;
-    return this.db.transaction('rw', deliveries, async () => {
-      const current = await deliveries.where('[recipient+state]').equals([recipient, 'queued']).toArray();
-      return this.apply(current, transition);
+    const { deliveries, messages } = this.db;
+    return this.db.transaction('rw', deliveries, messages, async () => {
+      const current = await deliveries.where('queuedFor').equals(recipient).toArray();
+      return this.apply(current.map(fromStoredDelivery), transition);
     });
   }
 
@@ -110,26 +119,59 @@ export class DexieBusStore implements BusStore {
       if (after) changed.push(after);
       extras.push(...more);
     }
-    await this.db.deliveries.bulkPut(changed);
+    await this.db.deliveries.bulkPut(changed.map(toStoredDelivery));
     if (!extras.length) return { changed, added: [] };
-    const fresh = await addEach(this.db.deliveries, extras);
-    return { changed, added: extras.filter((_, i) => fresh[i]) };
+    const fresh = await addEach(this.db.deliveries, extras.map(toStoredDelivery));
+    const added = extras.filter((_, i) => fresh[i]);
+    await this.addRecipients(added);
+    return { changed, added };
+  }
+
+  /** A re-route added deliveries to stored messages: their agents now count among its recipients. */
+  private async addRecipients(added: Delivery[]): Promise<void> {
+    if (!added.length) return;
+    const ids = [...new Set(added.map((d) => d.messageId))];
+    const stored = (await this.db.messages.bulkGet(ids)).filter((m): m is StoredMessage => m !== undefined);
+    for (const message of stored) {
+      const recipients = new Set(message.recipients);
+      for (const d of added) if (d.messageId === message.id) recipients.add(d.recipient);
+      message.recipients = [...recipients];
+    }
+    await this.db.messages.bulkPut(stored);
   }
 
   async archiveDue(now: number, limit: number): Promise<number> {
     const { messages, deliveries, archive, searchIndex } = this.db;
     await this.indexer.flushed(); // an entry written after its message left would never be removed
     return this.db.transaction('rw', messages, deliveries, archive, searchIndex, async () => {
-      const candidates = new Set<string>();
-      for (const key of await deliveries.where('retainUntil').belowOrEqual(now).limit(limit * 4).primaryKeys()) candidates.add(key[0]);
-      for (const id of await messages.where('retainUntil').belowOrEqual(now).limit(limit).primaryKeys()) candidates.add(id);
+      // Finished deliveries past retention: one range read per final state, all asked at once. A
+      // message whose other deliveries are not done yet stays, and is read again next time: such
+      // messages hold up others only while there are `limit` of them in one state.
+      const ranges = await Promise.all(
+        FINISHING_STATES.map((state) =>
+          deliveries.where('[state+retainUntil]').between([state, Dexie.minKey], [state, now], true, true).limit(limit).toArray(),
+        ),
+      );
+      const due = new Map(ranges.flat().map((d) => [keyOf(d), d]));
+      const ids = [...new Set([...due.values()].map((d) => d.messageId))].sort().slice(0, limit);
+      const [withDeliveries, alone] = await Promise.all([
+        messages.bulkGet(ids),
+        // messages that never had a delivery keep their own retention
+        messages.where('retainUntil').belowOrEqual(now).limit(limit).toArray(),
+      ]);
+      const candidates = [...withDeliveries.filter((m): m is StoredMessage => m !== undefined), ...alone].slice(0, limit);
+      // A message leaves only when every one of its deliveries is finished and past retention. Its
+      // recipients name them all; the few not read above (not finished, or not yet past) are read by key.
+      const keys = candidates.flatMap((m) => (m.recipients ?? []).map((recipient): Key => [m.id, recipient]));
+      const missing = keys.filter(([messageId, recipient]) => !due.has(`${messageId}\u0000${recipient}`));
+      for (const d of await deliveries.bulkGet(missing)) if (d) due.set(keyOf(d), d);
       const archived: ArchivedMessage[] = [];
-      for (const id of [...candidates].slice(0, limit)) {
-        const all = await this.deliveriesOf(id);
-        // A message leaves only when every one of its deliveries is finished and past retention.
-        if (!all.every((d) => isFinished(d) && d.retainUntil !== undefined && d.retainUntil <= now)) continue;
-        const stored = await messages.get(id);
-        if (stored) archived.push({ id, archivedAt: now, message: envelopeOf(stored), deliveries: all });
+      for (const message of candidates) {
+        const all = (message.recipients ?? []).map((recipient) => due.get(`${message.id}\u0000${recipient}`));
+        const done = all.every((d) => d !== undefined && isFinished(d) && d.retainUntil !== undefined && d.retainUntil <= now);
+        if (!done) continue;
+        const list = (all as StoredDelivery[]).map(fromStoredDelivery).sort((a, b) => (a.recipient < b.recipient ? -1 : a.recipient > b.recipient ? 1 : 0));
+        archived.push({ id: message.id, archivedAt: now, message: envelopeOf(message), deliveries: list });
       }
       await archive.bulkPut(archived);
       await messages.bulkDelete(archived.map((a) => a.id));
@@ -203,7 +245,7 @@ export class DexieBusStore implements BusStore {
   update(keys: Key[], transition: (current: Delivery | undefined, index: number) => Delivery | undefined) {
     const { deliveries } = this.db;
     return this.db.transaction('rw', deliveries, async () => {
-      const current = await this.readMany(keys);
+      const current = (await this.readMany(keys)).map((d) => d && fromStoredDelivery(d));
       const latest = new Map<string, Delivery | undefined>();
       const written = keys.map((key, index) => {
         const id = key.join('\u0000');
@@ -212,7 +254,7 @@ export class DexieBusStore implements BusStore {
         if (after) latest.set(id, after);
         return after;
       });
-      await deliveries.bulkPut([...latest.values()].filter((d): d is Delivery => d !== undefined));
+      await deliveries.bulkPut([...latest.values()].filter((d): d is Delivery => d !== undefined).map(toStoredDelivery));
       return written;
     });
   }
@@ -221,8 +263,9 @@ export class DexieBusStore implements BusStore {
    * Reads deliveries by key, inside the caller's transaction. A batch usually covers consecutive
    * messages (ids are time-ordered), so one range read replaces a request per key when the range
    * holds little else: IndexedDB requests, not bytes, are what a message costs (BENCHMARKS.md).
+   * A range that holds more than twice the keys asked for is read no further: then key by key.
    */
-  private async readMany(keys: Key[]): Promise<(Delivery | undefined)[]> {
+  private async readMany(keys: Key[]): Promise<(StoredDelivery | undefined)[]> {
     const { deliveries } = this.db;
     if (keys.length < 8) return deliveries.bulkGet(keys);
     let low = keys[0];
@@ -231,14 +274,15 @@ export class DexieBusStore implements BusStore {
       if (cmp(key, low) < 0) low = key;
       if (cmp(key, high) > 0) high = key;
     }
-    const range = deliveries.where('[messageId+recipient]').between(low, high, true, true);
-    if ((await range.count()) > 2 * keys.length) return deliveries.bulkGet(keys);
-    const found = new Map((await range.toArray()).map((d) => [`${d.messageId}\u0000${d.recipient}`, d]));
+    // One request either way: the range, read only as far as it can be worth it.
+    const inRange = await deliveries.where('[messageId+recipient]').between(low, high, true, true).limit(2 * keys.length + 1).toArray();
+    if (inRange.length > 2 * keys.length) return deliveries.bulkGet(keys);
+    const found = new Map(inRange.map((d) => [keyOf(d), d]));
     return keys.map(([messageId, recipient]) => found.get(`${messageId}\u0000${recipient}`));
   }
 
-  inState(state: DeliveryState): Promise<Delivery[]> {
-    return this.db.deliveries.where('state').equals(state).toArray();
+  async inState(state: DeliveryState): Promise<Delivery[]> {
+    return (await this.inStateRows(state)).map(fromStoredDelivery);
   }
 
   async message(id: string): Promise<Envelope | undefined> {
@@ -246,8 +290,9 @@ export class DexieBusStore implements BusStore {
     return stored && envelopeOf(stored);
   }
 
-  deliveriesOf(messageId: string): Promise<Delivery[]> {
-    return this.db.deliveries.where('[messageId+recipient]').between([messageId, Dexie.minKey], [messageId, Dexie.maxKey]).toArray();
+  async deliveriesOf(messageId: string): Promise<Delivery[]> {
+    const stored = await this.db.deliveries.where('[messageId+recipient]').between([messageId, Dexie.minKey], [messageId, Dexie.maxKey]).toArray();
+    return stored.map(fromStoredDelivery);
   }
 
   list(query: ListQuery): Promise<StoredEntry[]> {
@@ -257,15 +302,14 @@ export class DexieBusStore implements BusStore {
       const filters: Set<string>[] = [];
       if (query.threadId !== undefined) filters.push(new Set(await messages.where('threadId').equals(query.threadId).primaryKeys()));
       if (query.agent !== undefined) {
-        const sent = await messages.where('from').equals(query.agent).primaryKeys();
-        const received = await deliveries
-          .where('[recipient+state]')
-          .between([query.agent, Dexie.minKey], [query.agent, Dexie.maxKey])
-          .primaryKeys();
-        filters.push(new Set([...sent, ...received.map(([messageId]) => messageId)]));
+        const [sent, received] = await Promise.all([
+          messages.where('from').equals(query.agent).primaryKeys(),
+          messages.where('recipients').equals(query.agent).primaryKeys(),
+        ]);
+        filters.push(new Set([...sent, ...received]));
       }
       if (query.state !== undefined) {
-        const keys = await deliveries.where('state').equals(query.state).primaryKeys();
+        const keys = await this.keysInState(query.state);
         filters.push(new Set(keys.map(([messageId]) => messageId)));
       }
       let ids: string[];
@@ -281,20 +325,66 @@ export class DexieBusStore implements BusStore {
     });
   }
 
-  /** Messages by id (in that order) with their deliveries, inside the caller's transaction. */
+  /** Messages by id (in that order) with their deliveries — read by key, its recipients naming them — inside the caller's transaction. */
   private async entries(ids: string[]): Promise<StoredEntry[]> {
-    const found = await this.db.messages.bulkGet(ids);
-    return Promise.all(
-      found
-        .filter((m): m is StoredMessage => m !== undefined)
-        .map(async (stored) => ({ message: envelopeOf(stored), deliveries: await this.deliveriesOf(stored.id) })),
-    );
+    const found = (await this.db.messages.bulkGet(ids)).filter((m): m is StoredMessage => m !== undefined);
+    const keys = found.flatMap((m) => (m.recipients ?? []).map((recipient): Key => [m.id, recipient]));
+    const byKey = new Map((await this.db.deliveries.bulkGet(keys)).filter((d) => d !== undefined).map((d) => [keyOf(d), fromStoredDelivery(d)]));
+    return found.map((stored) => ({
+      message: envelopeOf(stored),
+      deliveries: [...(stored.recipients ?? [])]
+        .sort()
+        .map((recipient) => byKey.get(`${stored.id}\u0000${recipient}`))
+        .filter((d): d is Delivery => d !== undefined),
+    }));
   }
 
-  async counts(): Promise<Record<DeliveryState, number>> {
-    const entries = await Promise.all(
-      DELIVERY_STATES.map(async (state) => [state, await this.db.deliveries.where('state').equals(state).count()] as const),
-    );
-    return Object.fromEntries(entries) as Record<DeliveryState, number>;
+  /**
+   * Where the deliveries in a state are found: queued ones in `queuedFor`; sent ones, and delivered
+   * ones waiting for an ack, among the live deliveries of `[priority+dueAt]` (read, then picked by
+   * state); finished ones in their own range of `[state+retainUntil]`. `delivered` is in both of
+   * the last two.
+   */
+  private async inStateRows(state: DeliveryState): Promise<StoredDelivery[]> {
+    const { deliveries } = this.db;
+    if (state === 'queued') return deliveries.orderBy('queuedFor').toArray();
+    const rows: StoredDelivery[] = [];
+    if (state === 'sent' || state === 'delivered') rows.push(...(await this.live()).filter((d) => d.state === state));
+    if (FINISHING_STATES.includes(state)) rows.push(...(await this.finished(state).toArray()));
+    return rows;
+  }
+
+  private async keysInState(state: DeliveryState): Promise<Key[]> {
+    const { deliveries } = this.db;
+    if (state === 'queued') return deliveries.orderBy('queuedFor').primaryKeys();
+    const keys: Key[] = [];
+    if (state === 'sent' || state === 'delivered') keys.push(...(await this.live()).filter((d) => d.state === state).map((d): Key => [d.messageId, d.recipient]));
+    if (FINISHING_STATES.includes(state)) keys.push(...(await this.finished(state).primaryKeys()));
+    return keys;
+  }
+
+  /** Every live delivery: the ones with something left to do, which `[priority+dueAt]` holds alone. */
+  private live(): Promise<StoredDelivery[]> {
+    return this.db.deliveries.orderBy('[priority+dueAt]').toArray();
+  }
+
+  private finished(state: DeliveryState) {
+    return this.db.deliveries.where('[state+retainUntil]').between([state, Dexie.minKey], [state, Dexie.maxKey], true, true);
+  }
+
+  counts(): Promise<Record<DeliveryState, number>> {
+    const { deliveries } = this.db;
+    return this.db.transaction('r', deliveries, async () => {
+      const [queued, live, ...finished] = await Promise.all([
+        deliveries.orderBy('queuedFor').count(),
+        this.live(),
+        ...FINISHING_STATES.map((state) => this.finished(state).count()),
+      ]);
+      const counts = Object.fromEntries(DELIVERY_STATES.map((state) => [state, 0])) as Record<DeliveryState, number>;
+      counts.queued = queued;
+      for (const d of live) if (d.state === 'sent' || d.state === 'delivered') counts[d.state]++;
+      FINISHING_STATES.forEach((state, i) => (counts[state] += finished[i]));
+      return counts;
+    });
   }
 }

@@ -4,7 +4,7 @@
  */
 import Dexie, { type Table } from 'dexie';
 import { DEFAULT_TTL_MS, type Envelope } from '../protocol/envelope';
-import { isFinished, retentionOf, type Delivery } from '../bus/delivery';
+import { isFinished, retentionOf, type Delivery, type DeliveryState } from '../bus/delivery';
 import { termsOf } from '../bus/search-terms';
 import type { ArchivedMessage } from '../bus/ports';
 import type { StoredRule } from '../bus/routing';
@@ -43,8 +43,25 @@ export interface KnownAgent {
 
 export const DB_NAME = 'switchboard';
 
-/** A message as stored: the envelope and — when it never had a delivery — its own retention. */
-export type StoredMessage = Envelope & { retainUntil?: number };
+/**
+ * A message as stored: the envelope; since version 3 the agents it went to (`recipients`: topics
+ * and broadcast expanded, rules and re-routes applied); and — when it never had a delivery — its
+ * own retention.
+ */
+export type StoredMessage = Envelope & { retainUntil?: number; recipients?: string[] };
+
+/**
+ * A delivery as stored since version 3: the bus's Delivery plus what only the indexes need. Every
+ * write of a delivery rewrites an entry in each index whose key the record holds, so the indexes
+ * are sparse: each holds only the deliveries in the states it answers for (BENCHMARKS.md, issue 3).
+ *  - `queuedFor`: the recipient, only while queued ("queued for X", wake-ups).
+ *  - `retainUntil`: on every finished delivery, `Infinity` when it is kept for good, so that
+ *    `[state+retainUntil]` answers the archive and "finished in this state" alike.
+ */
+export type StoredDelivery = Delivery & { queuedFor?: string };
+
+/** A finished state and when its retention ends: the key of `[state+retainUntil]`. */
+export type FinishedKey = [DeliveryState, number];
 
 /** A message's full-text terms, written just after the message by the search indexer. */
 export interface SearchEntry {
@@ -79,10 +96,43 @@ export const SCHEMA_V2 = {
   settings: 'key',
 } as const;
 
+/**
+ * Version 3: smaller index work per delivery write (BENCHMARKS.md, issue 3). Deliveries lose the
+ * `dueAt`, `state` and `[recipient+state]` indexes, which every write of a delivery rewrote:
+ *  - due work, and live deliveries by state: `[priority+dueAt]`, which holds only live deliveries;
+ *  - queued deliveries (by recipient, or all): `queuedFor`, set only while queued;
+ *  - finished deliveries by state, and the archive: `[state+retainUntil]`, set only once finished;
+ *  - "messages an agent received": `*recipients` on the message, written once with it.
+ */
+export const SCHEMA_V3 = {
+  ...SCHEMA_V2,
+  messages: 'id, threadId, from, retainUntil, *recipients',
+  deliveries: '[messageId+recipient], [priority+dueAt], queuedFor, [state+retainUntil]',
+} as const;
+
+/** Messages rewritten per step of the version 3 upgrade: bounded memory on a large store. */
+const UPGRADE_PAGE = 2_000;
+
+/** The stored form of a delivery: the index fields set, or cleared, from its state. */
+export function toStoredDelivery(delivery: Delivery): StoredDelivery {
+  const { queuedFor: _, ...plain } = delivery as StoredDelivery;
+  const stored: StoredDelivery = plain;
+  if (delivery.state === 'queued') stored.queuedFor = delivery.recipient;
+  if (isFinished(delivery) && delivery.retainUntil === undefined) stored.retainUntil = Number.POSITIVE_INFINITY;
+  return stored;
+}
+
+/** The bus's view of a stored delivery: without the fields only the indexes need. */
+export function fromStoredDelivery(stored: StoredDelivery): Delivery {
+  const { queuedFor: _, ...delivery } = stored;
+  if (delivery.retainUntil === Number.POSITIVE_INFINITY) delete delivery.retainUntil;
+  return delivery;
+}
+
 /** The hub's database: messages, their deliveries, and what the hub knows of agents and topics. */
 export class SwitchboardDb extends SwitchboardDexie {
   messages!: Table<StoredMessage, string>;
-  deliveries!: Table<Delivery, [string, string]>;
+  deliveries!: Table<StoredDelivery, [string, string]>;
   meta!: Table<MetaRecord, string>;
   subscriptions!: Table<Subscription, [string, string]>;
   agents!: Table<KnownAgent, string>;
@@ -113,6 +163,28 @@ export class SwitchboardDb extends SwitchboardDexie {
             if (delivery.retainFor !== undefined) delivery.retainUntil = finishedAt + delivery.retainFor;
           }
         });
+      });
+    this.version(3)
+      .stores(SCHEMA_V3)
+      .upgrade(async (tx) => {
+        // Each message gets the agents it went to, from its deliveries. Only the deliveries whose
+        // index fields change are written again (queued ones, and finished ones kept for good):
+        // an upgrade of a store of 100,000 messages writes each message once and few deliveries.
+        const recipientsOf = new Map<string, string[]>();
+        const changed: StoredDelivery[] = [];
+        await tx.table('deliveries').each((delivery: StoredDelivery) => {
+          const list = recipientsOf.get(delivery.messageId);
+          if (list) list.push(delivery.recipient);
+          else recipientsOf.set(delivery.messageId, [delivery.recipient]);
+          const stored = toStoredDelivery(delivery);
+          if (stored.queuedFor !== undefined || stored.retainUntil !== delivery.retainUntil) changed.push(stored);
+        });
+        await tx.table('deliveries').bulkPut(changed);
+        const messages = tx.table<StoredMessage, string>('messages');
+        for (let page = await messages.orderBy(':id').limit(UPGRADE_PAGE).toArray(); page.length; ) {
+          await messages.bulkPut(page.map((message) => ({ ...message, recipients: recipientsOf.get(message.id) ?? [] })));
+          page = await messages.where(':id').above(page.at(-1)!.id).limit(UPGRADE_PAGE).toArray();
+        }
       });
   }
 }

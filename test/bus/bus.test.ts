@@ -456,7 +456,7 @@ describe('Bus: durability', () => {
   });
 
   it('a new bus over the same store retries what the old one was in the middle of; the receiver dedupes', async () => {
-    const { make, db, scripted, sinkDb, clock, advance } = busFixture();
+    const { make, store, scripted, sinkDb, clock, advance } = busFixture();
     // The old worker's receiver applies the effect, then the worker dies before the outcome is recorded.
     class DyingSink extends TestSinkAdapter {
       async deliver(attempt: DeliveryAttempt): Promise<DeliveryOutcome> {
@@ -469,7 +469,7 @@ describe('Bus: durability', () => {
     scripted.script = () => new Promise(() => {});
     const toSink = await old.send({ from: SENDER, to: 'test:local/inbox', body: 'mid-flight' });
     const toCode = await old.send({ from: SENDER, to: CODE, body: 'mid-flight too' });
-    await until(async () => (await db.deliveries.where('state').equals('sent').count()) === 2 && (await sinkDb.sinkEffects.count()) === 1);
+    await until(async () => (await store.inState('sent')).length === 2 && (await sinkDb.sinkEffects.count()) === 1);
 
     scripted.script = () => ({ status: 'delivered' });
     clock.dropTimers(); // the old worker is gone, and its timers with it
@@ -489,13 +489,13 @@ describe('Bus: durability', () => {
   });
 
   it('counts an interrupted attempt against the limit, so a message that kills the worker cannot loop', async () => {
-    const { make, db, scripted, clock } = busFixture({ retry: { maxAttempts: 2 } });
+    const { make, store, db, scripted, clock } = busFixture({ retry: { maxAttempts: 2 } });
     scripted.script = () => new Promise(() => {}); // the worker dies in every attempt
     const first = make();
     await first.start();
     const once = await first.send({ from: SENDER, to: CODE, body: 'now or never', ttl: 'immediate' });
     const twice = await first.send({ from: SENDER, to: 'claude-code:laptop/other', body: 'two tries' });
-    await until(async () => (await db.deliveries.where('state').equals('sent').count()) === 2);
+    await until(async () => (await store.counts()).sent === 2);
     for (let restart = 0; restart < 3; restart++) {
       clock.dropTimers();
       const next = make();

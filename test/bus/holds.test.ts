@@ -109,6 +109,10 @@ describe('holds in the bus', () => {
         [TAB, 'rerouted'],
       ]);
     }
+    // The fallback counts among each message's recipients, whether re-routed on send or while waiting.
+    const forFallback = await bus.list({ agent: FALLBACK });
+    expect(forFallback.map((e) => e.message.id)).toEqual([during.id, waiting.id]);
+    expect(forFallback.map((e) => e.deliveries.map((d) => d.recipient))).toEqual([[FALLBACK, TAB], [FALLBACK, TAB]]);
     await bus.release(TAB);
     blocked = false;
     const after = await bus.send({ from: SENDER, to: TAB, body: 'after' });
