@@ -1,6 +1,8 @@
 /** What the benchmarks share: how a burst, a paced stream and the raw reference are measured. */
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import type { ExtensionBrowser } from '../test/support/extension-browser';
 
 /** The machine a benchmark ran on, for its report. */
@@ -9,7 +11,19 @@ export function machineDescription(): string {
   return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${chromium}, Node ${process.version}`;
 }
 import type { SendRequest } from '../src/protocol/envelope';
-import { SCHEMA_V2 } from '../src/storage/db';
+import { DB_NAME, SCHEMA_V3 } from '../src/storage/db';
+
+/**
+ * A copy of a filled profile, without its service-worker script cache: Chromium keeps running the
+ * cached background script of an unpacked extension whose version did not change, so a copy made
+ * by an older build would otherwise measure that build's code, not the one just built.
+ */
+export async function copyProfile(template: string): Promise<string> {
+  const profileDir = await mkdtemp(join(tmpdir(), 'switchboard-profile-'));
+  await cp(template, profileDir, { recursive: true });
+  await rm(join(profileDir, 'Default', 'Service Worker'), { recursive: true, force: true });
+  return profileDir;
+}
 
 export type Transport = 'client' | 'sendMessage';
 
@@ -97,28 +111,41 @@ function indexesOf(schema: string): { name: string; keyPath: string | string[]; 
 
 /**
  * Raw IndexedDB in the service worker: the same records, into stores with the same indexes as the
- * hub's schema, in the same number of transactions, with strict durability.
+ * hub's schema, in the same number of transactions, with strict durability. The records are read
+ * in the worker by key range (the burst's ids are time-ordered), so a reference costs seconds even
+ * beside 100,000 stored messages and can be taken right after each burst, under the same load.
  */
 export async function rawReference(b: ExtensionBrowser, ids: string[], transactions: number) {
-  const idSet = new Set(ids);
-  const messages = (await b.readStore<{ id: string }>('messages')).filter((m) => idSet.has(m.id));
-  const deliveries = (await b.readStore<{ messageId: string }>('deliveries')).filter((d) => idSet.has(d.messageId));
   const worker = await b.worker();
-  const indexes = { messages: indexesOf(SCHEMA_V2.messages), deliveries: indexesOf(SCHEMA_V2.deliveries) };
+  const indexes = { messages: indexesOf(SCHEMA_V3.messages), deliveries: indexesOf(SCHEMA_V3.deliveries) };
   return worker.evaluate(
-    async ({ messages, deliveries, transactions, indexes }) => {
+    async ({ ids, transactions, indexes, hubDb }) => {
+      const request = <T>(r: IDBRequest<T>) =>
+        new Promise<T>((resolve, reject) => {
+          r.onsuccess = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+        });
+      const sorted = [...ids].sort();
+      const idSet = new Set(ids);
+      const hub = await request(indexedDB.open(hubDb));
+      const read = hub.transaction(['messages', 'deliveries'], 'readonly');
+      const [storedMessages, storedDeliveries] = await Promise.all([
+        request(read.objectStore('messages').getAll(IDBKeyRange.bound(sorted[0], sorted.at(-1)))),
+        request(read.objectStore('deliveries').getAll(IDBKeyRange.bound([sorted[0], ''], [sorted.at(-1), '\uffff']))),
+      ]);
+      hub.close();
+      const messages = (storedMessages as { id: string }[]).filter((m) => idSet.has(m.id));
+      const deliveries = (storedDeliveries as { messageId: string }[]).filter((d) => idSet.has(d.messageId));
+
       const name = `bench-raw-${Date.now()}`;
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const open = indexedDB.open(name, 1);
-        open.onupgradeneeded = () => {
-          const m = open.result.createObjectStore('messages', { keyPath: 'id' });
-          for (const i of indexes.messages) m.createIndex(i.name, i.keyPath, { multiEntry: i.multiEntry });
-          const d = open.result.createObjectStore('deliveries', { keyPath: ['messageId', 'recipient'] });
-          for (const i of indexes.deliveries) d.createIndex(i.name, i.keyPath, { multiEntry: i.multiEntry });
-        };
-        open.onsuccess = () => resolve(open.result);
-        open.onerror = () => reject(open.error);
-      });
+      const open = indexedDB.open(name, 1);
+      open.onupgradeneeded = () => {
+        const m = open.result.createObjectStore('messages', { keyPath: 'id' });
+        for (const i of indexes.messages) m.createIndex(i.name, i.keyPath, { multiEntry: i.multiEntry });
+        const d = open.result.createObjectStore('deliveries', { keyPath: ['messageId', 'recipient'] });
+        for (const i of indexes.deliveries) d.createIndex(i.name, i.keyPath, { multiEntry: i.multiEntry });
+      };
+      const db = await request(open);
       const perTx = Math.ceil(messages.length / transactions);
       const start = performance.now();
       for (let i = 0; i < messages.length; i += perTx) {
@@ -133,9 +160,9 @@ export async function rawReference(b: ExtensionBrowser, ids: string[], transacti
       const ms = performance.now() - start;
       db.close();
       indexedDB.deleteDatabase(name);
-      return { ms, perTx };
+      return { ms, perTx, messages: messages.length, deliveries: deliveries.length };
     },
-    { messages, deliveries, transactions, indexes },
+    { ids, transactions, indexes, hubDb: DB_NAME },
   );
 }
 
