@@ -1,7 +1,8 @@
 /**
  * The bus at 100,000 stored messages (`npm run bench:large`; issue 3). Each run starts a fresh
  * profile, stores 100,000 delivered messages with a varied vocabulary, then measures:
- *  - burst accept/deliver rate and paced latency (as bench/bus.bench.ts), against raw IndexedDB;
+ *  - burst accept/deliver rate, each burst against raw IndexedDB writing the same records right
+ *    after it, and paced latency (as bench/bus.bench.ts): BENCH_ROUNDS of each (default 3);
  *  - search p50/p99 over 200 queries (one and two words), against a raw full scan of the same store;
  *  - archive and purge time for 10,000 expired messages, against raw IndexedDB moving the same
  *    number of records in the same batches.
@@ -10,7 +11,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { launchExtension, waitFor, type ExtensionBrowser } from '../test/support/extension-browser';
-import { burst, copyProfile, fmt, median, paced, percentile, rawReference, machineDescription } from './lib';
+import { burst, profileWithStore, fmt, median, paced, percentile, rawReference, machineDescription } from './lib';
 import type { SendRequest } from '../src/protocol/envelope';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
@@ -189,7 +190,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 async function openStore(run: number): Promise<{ b: ExtensionBrowser; fillMs: number }> {
   if (TEMPLATE && existsSync(TEMPLATE)) {
-    const profileDir = await copyProfile(TEMPLATE);
+    const profileDir = await profileWithStore(TEMPLATE);
     const b = await launchExtension({ profileDir });
     const t = Date.now();
     await b.hubStatus(); // answered once the hub has opened (and migrated) the copied store

@@ -1,9 +1,9 @@
 /** What the benchmarks share: how a burst, a paced stream and the raw reference are measured. */
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cp, rm } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { ExtensionBrowser } from '../test/support/extension-browser';
+import { launchExtension, type ExtensionBrowser } from '../test/support/extension-browser';
 
 /** The machine a benchmark ran on, for its report. */
 export function machineDescription(): string {
@@ -14,15 +14,20 @@ import type { SendRequest } from '../src/protocol/envelope';
 import { DB_NAME, SCHEMA_V3 } from '../src/storage/db';
 
 /**
- * A copy of a filled profile, without its service-worker script cache: Chromium keeps running the
- * cached background script of an unpacked extension whose version did not change, so a copy made
- * by an older build would otherwise measure that build's code, not the one just built.
+ * A new profile holding a copy of a filled template's IndexedDB store. The profile itself is made
+ * by launching the current build once: a copied whole profile keeps Chromium's cached background
+ * script of the build that made it (an unpacked extension whose version did not change is not
+ * re-read), and one whose cache is deleted registers its worker again, which at times left the hub
+ * unanswering. Only the store is copied.
  */
-export async function copyProfile(template: string): Promise<string> {
-  const profileDir = await mkdtemp(join(tmpdir(), 'switchboard-profile-'));
-  await cp(template, profileDir, { recursive: true });
-  await rm(join(profileDir, 'Default', 'Service Worker'), { recursive: true, force: true });
-  return profileDir;
+export async function profileWithStore(template: string): Promise<string> {
+  const fresh = await launchExtension();
+  await fresh.hubStatus();
+  await fresh.close({ keepProfile: true });
+  const stores = join(fresh.profileDir, 'Default', 'IndexedDB');
+  await rm(stores, { recursive: true, force: true });
+  await cp(join(template, 'Default', 'IndexedDB'), stores, { recursive: true });
+  return fresh.profileDir;
 }
 
 export type Transport = 'client' | 'sendMessage';

@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { launchExtension, waitFor } from '../test/support/extension-browser';
-import { copyProfile } from './lib';
+import { profileWithStore } from './lib';
 
 const BURST = Number(process.env.PROFILE_BURST ?? 2_000);
 /** A filled profile to profile on (a copy of it), e.g. the BENCH_TEMPLATE of bench:large: the 100,000-message store. */
@@ -25,7 +25,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const b = await launchExtension({ profileDir: TEMPLATE ? await copyProfile(TEMPLATE) : undefined });
+const b = await launchExtension({ profileDir: TEMPLATE ? await profileWithStore(TEMPLATE) : undefined });
 try {
   const cdp = await b.context.newCDPSession(b.page);
   const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string }[] };
