@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** output name → source in native-host/ */
-const ENTRIES = { shim: 'shim.ts', daemon: 'daemon-main.ts', cli: 'cli.ts' };
+const ENTRIES = { shim: 'shim.ts', daemon: 'daemon-main.ts', cli: 'cli.ts', mcp: 'mcp-main.ts' };
 
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
 const outdir = resolve(values.outdir ?? join(root, 'dist', 'native-host'));

@@ -13,9 +13,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { defaultHome, loadConfig, loadConfigWithOrigin, paths, readToken } from './config';
-import { realProbes, runDoctor, Pong, type Check } from './doctor';
+import { defaultHome, loadConfig, loadConfigWithOrigin, paths } from './config';
+import { realProbes, runDoctor, type Check } from './doctor';
 import { BROWSERS, installHost, uninstallHost, type BrowserName, type InstallReport } from './install';
+import { apiRequest, resolveApi, unreachable } from './api-client';
+import { spawnSync } from 'node:child_process';
+import { AgentAddress } from '../src/protocol/address';
+import { parseOrThrow } from '../src/protocol/envelope';
+import { desktopConfigFile, installMcpFile, MCP_SERVER_NAME, mcpServerEntry, uninstallMcpFile } from './mcp/install';
 import { doctorClaudeCode, installClaudeCode, settingsFileOf, uninstallClaudeCode } from './claude-code/install';
 
 export interface CliIo {
@@ -187,6 +192,80 @@ const COMMANDS: Command[] = [
           claudeConfigDir: io.env.CLAUDE_CONFIG_DIR || undefined,
         }),
       );
+      return 0;
+    },
+  },
+  {
+    name: 'mcp install',
+    summary: "add Switchboard's MCP server to Claude Code or Claude Desktop",
+    usage: 'switchboard mcp install [--project <dir> | --desktop] [--agent <address>] [--claude <path>]',
+    description:
+      'Adds the MCP server "switchboard" (tools: list_agents, send_message, read_inbox, read_message, wait_for_message, ack, ' +
+      'reply), started as `node <home>/host/mcp.mjs`. Default: every Claude Code session of yours, through `claude mcp ' +
+      'add-json --scope user` (Claude Code keeps that list in ~/.claude.json, which it rewrites itself). --project: ' +
+      "<dir>/.mcp.json, for that project's sessions. --desktop: Claude Desktop's claude_desktop_config.json, as the agent " +
+      'api:<device>/claude-desktop unless --agent says otherwise. In a Claude Code session the server is that session ' +
+      '(claude-code:<device>/<session id>), found through the hooks of `switchboard claude-code install`. A file is backed ' +
+      'up before it changes, a file that is not valid JSON is refused with nothing written, and a second run changes nothing.',
+    options: {
+      project: { type: 'string', value: 'dir', help: "<dir>/.mcp.json: that project's Claude Code sessions" },
+      desktop: { type: 'boolean', help: "Claude Desktop's claude_desktop_config.json" },
+      agent: { type: 'string', value: 'address', help: 'the agent the server speaks as (default: the Claude Code session; with --desktop, api:<device>/claude-desktop)' },
+      claude: { type: 'string', value: 'path', help: 'the claude command for the user scope (default: claude on PATH)' },
+    },
+    async run(values, _positionals, { io, home, usage }) {
+      if (values.project !== undefined && values.desktop) return usage('--project and --desktop name different places: give one');
+      const bundle = join(home, 'host', 'mcp.mjs');
+      if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`switchboard host install\` first, which puts the MCP server there`);
+      const agent = values.agent === undefined ? (values.desktop ? `api:${loadConfig(home).device}/claude-desktop` : undefined) : parseOrThrow(AgentAddress, values.agent, '--agent');
+      const entry = mcpServerEntry(home, process.execPath, agent);
+      if (values.project !== undefined || values.desktop) {
+        const file = values.desktop ? desktopConfigFile(process.platform, userHomeOf(io.env), io.env) : join(resolve(values.project as string), '.mcp.json');
+        printActions(io, { actions: installMcpFile(file, entry), notes: [] }, (action) => (action.changed ? 'wrote' : 'unchanged'));
+        io.out(values.desktop ? 'Restart Claude Desktop to load it.' : `Claude Code asks once, in ${resolve(values.project as string)}, whether to use it.`);
+        return 0;
+      }
+      const claude = (values.claude as string | undefined) ?? 'claude';
+      const json = JSON.stringify({ type: 'stdio', ...entry });
+      const run = (args: string[]) => spawnSync(claude, args, { encoding: 'utf8', env: io.env });
+      const existing = run(['mcp', 'get', MCP_SERVER_NAME]);
+      if (existing.error) {
+        io.err(`could not run ${claude} (${existing.error.message}); add the server yourself with:`);
+        io.err(`  claude mcp add-json --scope user ${MCP_SERVER_NAME} '${json}'`);
+        return 1;
+      }
+      if (existing.status === 0 && existing.stdout.includes(entry.args[0])) {
+        io.out(`unchanged MCP server "${MCP_SERVER_NAME}" (Claude Code, user scope)`);
+        return 0;
+      }
+      if (existing.status === 0) run(['mcp', 'remove', '--scope', 'user', MCP_SERVER_NAME]);
+      const added = run(['mcp', 'add-json', '--scope', 'user', MCP_SERVER_NAME, json]);
+      if (added.status !== 0) throw new Error(`${claude} mcp add-json failed: ${(added.stderr || added.stdout).trim()}`);
+      io.out(`added MCP server "${MCP_SERVER_NAME}" to Claude Code (user scope): ${entry.command} ${entry.args.join(' ')}`);
+      return 0;
+    },
+  },
+  {
+    name: 'mcp uninstall',
+    summary: 'take Switchboard\'s MCP server out of Claude Code or Claude Desktop',
+    usage: 'switchboard mcp uninstall [--project <dir> | --desktop] [--claude <path>]',
+    description: 'Removes the "switchboard" MCP server from where `mcp install` put it (the same options); every other server stays. A file is backed up before it changes.',
+    options: {
+      project: { type: 'string', value: 'dir', help: '<dir>/.mcp.json' },
+      desktop: { type: 'boolean', help: "Claude Desktop's claude_desktop_config.json" },
+      claude: { type: 'string', value: 'path', help: 'the claude command for the user scope (default: claude on PATH)' },
+    },
+    async run(values, _positionals, { io, usage }) {
+      if (values.project !== undefined && values.desktop) return usage('--project and --desktop name different places: give one');
+      if (values.project !== undefined || values.desktop) {
+        const file = values.desktop ? desktopConfigFile(process.platform, userHomeOf(io.env), io.env) : join(resolve(values.project as string), '.mcp.json');
+        printActions(io, { actions: uninstallMcpFile(file), notes: [] }, (action) => (action.changed ? 'changed' : 'unchanged'));
+        return 0;
+      }
+      const claude = (values.claude as string | undefined) ?? 'claude';
+      const removed = spawnSync(claude, ['mcp', 'remove', '--scope', 'user', MCP_SERVER_NAME], { encoding: 'utf8', env: io.env });
+      if (removed.error) throw new Error(`could not run ${claude} (${removed.error.message}); remove it yourself: claude mcp remove --scope user ${MCP_SERVER_NAME}`);
+      io.out(removed.status === 0 ? `removed MCP server "${MCP_SERVER_NAME}" from Claude Code (user scope)` : `unchanged: ${(removed.stderr || removed.stdout).trim()}`);
       return 0;
     },
   },
@@ -522,52 +601,12 @@ interface ApiClient {
 
 /** The API's address from config.json — or from the daemon, when the config lets it pick a port. */
 async function apiOf(home: string, io: CliIo): Promise<ApiClient> {
-  const config = loadConfig(home);
-  const token = readToken(home);
-  let port = config.api.port;
-  if (port === 0) {
-    const pong = Pong.safeParse(await realProbes.ping(paths(home).socket, 2_000).catch(() => undefined));
-    if (!pong.success || pong.data.apiPort === undefined) {
-      throw new Error(`api.port is 0 in ${paths(home).config} and the daemon did not say which port it took; is it running? (\`switchboard doctor\`)`);
-    }
-    port = pong.data.apiPort;
-  }
-  const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
-  const base = `http://${host}:${port}`;
+  const api = await resolveApi(home);
   return {
-    base,
-    token,
-    async request(method, path, body) {
-      let response: Response;
-      try {
-        response = await fetch(`${base}${path}`, {
-          method,
-          headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: io.signal ? AbortSignal.any([io.signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000),
-        });
-      } catch (error) {
-        throw unreachable(base, error);
-      }
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON: reported as text below
-      }
-      if (!response.ok) {
-        const reason = (parsed as { error?: unknown } | undefined)?.error;
-        throw new Error(`${method} ${path} answered ${response.status}: ${typeof reason === 'string' ? reason : text.slice(0, 300)}`);
-      }
-      return parsed;
-    },
+    ...api,
+    request: (method, path, body) =>
+      apiRequest(api, method, path, body, io.signal ? AbortSignal.any([io.signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000)),
   };
-}
-
-function unreachable(base: string, error: unknown): Error {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return new Error(`nothing answers at ${base} (${cause?.code ?? cause?.message ?? (error as Error).message}): is the daemon running? \`switchboard doctor\` will tell`);
 }
 
 /** SSE: `event: <type>` and `data: <json>` lines, a blank line between events, `:` comments. */

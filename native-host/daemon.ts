@@ -26,7 +26,8 @@ import { UsageMonitor } from './claude-code/usage-monitor';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-export const HOST_VERSION = '0.1.0';
+export { HOST_VERSION } from './version';
+import { HOST_VERSION } from './version';
 const SPOOL_DRAIN_MS = 5_000;
 const USAGE_REFRESH_MS = 60_000;
 
@@ -112,6 +113,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       device: config.device,
       maxJournalBytes: config.journal.maxBytes,
       answersFile: join(files.journal, 'awaiting-answers.json'),
+      directoryFile: join(files.journal, 'hub-directory.json'),
       log,
       onHook: (payload) => {
         monitor.track(payload.transcript_path);

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { newMessageId, parseOrThrow, parseSendRequest, type SendRequest } from '../src/protocol/envelope';
-import { HookPayload, HubFrame, type HostFrame, type InboundRecord } from '../src/protocol/native';
+import { HookPayload, HubFrame, type DirectoryFrame, type HostFrame, type InboundRecord } from '../src/protocol/native';
 import { frameMail, hookOutput, mailPointOf } from './claude-code/session-mail';
 import type { Envelope } from '../src/protocol/envelope';
 
@@ -19,7 +19,7 @@ import { AgentAddress } from '../src/protocol/address';
 import { MessageId } from '../src/protocol/envelope';
 import type { Journal } from './journal';
 import type { Inbox } from './inbox';
-import { HostBusyError, type HookAnswer, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from './ports';
+import { HostBusyError, NotFoundError, type HookAnswer, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from './ports';
 import type { HostMetrics } from './metrics';
 
 /** A connected hub, as the host sees it: frames out, frames in. */
@@ -43,6 +43,10 @@ export interface HostOptions {
    * restart still reaches the asker; default: memory only
    */
   answersFile?: string;
+  /** where the hub's directory is kept, so it can be shown before the hub connects again; default: memory only */
+  directoryFile?: string;
+  /** mail waits for a session that has ended (config claudeCode.resumeExited decides what to do) */
+  onEndedSessionMail?: (sessionId: string) => void;
   /** told of every hook event the host takes (the usage monitor follows transcripts with it) */
   onHook?: (payload: HookPayload) => void;
   /** refuse new records (HostBusyError) while the journal holds this many bytes; default unlimited */
@@ -74,6 +78,13 @@ export class Host implements HostCore {
   private readonly endedSessions = new Set<string>();
   /** when each journaled record was accepted, for the latency of API → hub committed */
   private readonly acceptedAt = new Map<number, number>();
+  /**
+   * The Claude Code process each session last ran a hook from (the hook's parent), by pid: the MCP
+   * server Claude Code starts finds its session by its own parent (sessionOf).
+   */
+  private readonly sessionByPid = new Map<number, { session: string; at: number }>();
+  /** the hub's agents and holds, as it last told them */
+  private hubDirectory: DirectoryFrame | undefined;
 
   constructor(private readonly options: HostOptions) {
     this.now = options.now ?? Date.now;
@@ -84,6 +95,13 @@ export class Host implements HostCore {
         for (const [session, envelopes] of Object.entries(saved)) this.awaitingAnswer.set(session, envelopes);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') options.log?.(`warning: could not read ${options.answersFile}: ${(error as Error).message}`);
+      }
+    }
+    if (options.directoryFile) {
+      try {
+        this.hubDirectory = JSON.parse(readFileSync(options.directoryFile, 'utf8')) as DirectoryFrame;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') options.log?.(`warning: could not read ${options.directoryFile}: ${(error as Error).message}`);
       }
     }
     this.events.setMaxListeners(0);
@@ -119,12 +137,32 @@ export class Host implements HostCore {
     const at = this.now();
     await this.options.inbox.ack(recipient, messageId, at);
     await this.append({ type: 'ack', messageId, recipient });
+    // A session that acked it itself (through MCP) has dealt with it: its turn's last words are not the answer.
+    const answering = this.awaitingAnswer.get(recipient);
+    if (answering?.some((envelope) => envelope.id === messageId)) {
+      const rest = answering.filter((envelope) => envelope.id !== messageId);
+      if (rest.length) this.awaitingAnswer.set(recipient, rest);
+      else this.awaitingAnswer.delete(recipient);
+      this.saveAnswers();
+    }
     this.emit({ type: 'ack', messageId, recipient, at });
   }
 
-  async hook(input: unknown, receivedAt = this.now()): Promise<HookAnswer> {
+  async reply(agent: string, messageId: string, text: string): Promise<{ messageId: string }> {
+    parseOrThrow(AgentAddress, agent, 'agent');
+    parseOrThrow(MessageId, messageId, 'message id');
+    const original = this.options.inbox.list(agent, 0, Number.MAX_SAFE_INTEGER).find((m) => m.envelope.id === messageId);
+    if (!original) throw new NotFoundError(`${agent} has no message ${messageId} in its inbox here`);
+    const { envelope } = original;
+    const sent = await this.submit({ from: agent, to: envelope.replyTo, inReplyTo: envelope.id, threadId: envelope.threadId, kind: 'reply', body: text });
+    await this.ack(messageId, agent);
+    return sent;
+  }
+
+  async hook(input: unknown, receivedAt = this.now(), origin: { pid?: number } = {}): Promise<HookAnswer> {
     const payload = parseOrThrow(HookPayload, input, 'hook event');
     await this.append({ type: 'hook', event: { id: newMessageId(), receivedAt, payload } });
+    if (origin.pid !== undefined && Number.isSafeInteger(origin.pid) && origin.pid > 1) this.noteSessionPid(origin.pid, payload.session_id);
     this.options.metrics?.hookEvent(payload.hook_event_name);
     this.emit({ type: 'hook', sessionId: payload.session_id, event: payload.hook_event_name, at: receivedAt });
     this.options.onHook?.(payload);
@@ -138,6 +176,8 @@ export class Host implements HostCore {
     if (name === 'SessionEnd') {
       this.endedSessions.add(session);
       this.endWaits(session);
+      // Mail that came during the last turn and found no hook point after it.
+      if (this.options.inbox.list(session, 0, 1_000).some((m) => !m.ackedAt)) this.options.onEndedSessionMail?.(payload.session_id);
     } else this.endedSessions.delete(session); // a resumed session is alive again
     const point = mailPointOf(name, payload);
     if (point === 'none') return {};
@@ -177,6 +217,27 @@ export class Host implements HostCore {
       }
       if ((await woken) === 'end') return undefined;
     }
+  }
+
+  private noteSessionPid(pid: number, sessionId: string): void {
+    const session = this.sessionAddress(sessionId);
+    if (!session) return;
+    this.sessionByPid.delete(pid); // re-inserted last: the map stays in order of use
+    this.sessionByPid.set(pid, { session, at: this.now() });
+    // Processes come and go: keep the most recent few thousand.
+    if (this.sessionByPid.size > 4_096) this.sessionByPid.delete(this.sessionByPid.keys().next().value!);
+  }
+
+  sessionOf(pids: number[]): string | undefined {
+    for (const pid of pids) {
+      const found = this.sessionByPid.get(pid);
+      if (found) return found.session;
+    }
+    return undefined;
+  }
+
+  directory(): DirectoryFrame | undefined {
+    return this.hubDirectory;
   }
 
   /** The session's address, or undefined for a session id that cannot be one. */
@@ -235,6 +296,18 @@ export class Host implements HostCore {
     if (!file) return;
     try {
       writeFileSync(`${file}.tmp`, JSON.stringify(Object.fromEntries(this.awaitingAnswer)), { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    } catch (error) {
+      this.log(`warning: could not save ${file}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Rare (when the hub's agents or holds change): written whole, atomically. */
+  private saveDirectory(): void {
+    const file = this.options.directoryFile;
+    if (!file) return;
+    try {
+      writeFileSync(`${file}.tmp`, JSON.stringify(this.hubDirectory), { mode: 0o600 });
       renameSync(`${file}.tmp`, file);
     } catch (error) {
       this.log(`warning: could not save ${file}: ${(error as Error).message}`);
@@ -335,6 +408,9 @@ export class Host implements HostCore {
         this.idOfSeq.delete(seq);
       }
       this.pump();
+    } else if (frame.type === 'directory') {
+      this.hubDirectory = frame;
+      this.saveDirectory();
     } else if (frame.type === 'deliver') {
       try {
         const receivedAt = this.now();
@@ -345,7 +421,10 @@ export class Host implements HostCore {
         // A session takes it only at a hook point: held until then (or already put in: a resend).
         const held = isSession(frame.recipient) && !this.options.inbox.list(frame.recipient, 0, Number.MAX_SAFE_INTEGER).find((m) => m.envelope.id === frame.envelope.id)?.ackedAt;
         connection.send(held ? { type: 'accepted', id: frame.id, held: true } : { type: 'accepted', id: frame.id });
-        if (held) this.mailArrived(frame.recipient);
+        if (held) {
+          this.mailArrived(frame.recipient);
+          if (this.endedSessions.has(frame.recipient)) this.options.onEndedSessionMail?.(frame.recipient.slice(frame.recipient.indexOf('/') + 1));
+        }
       } catch (error) {
         connection.send({ type: 'refused', id: frame.id, reason: error instanceof Error ? error.message : String(error) });
       }

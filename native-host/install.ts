@@ -24,7 +24,7 @@ export const BROWSERS = ['chrome', 'chromium', 'edge', 'brave', 'vivaldi', 'fire
 export type BrowserName = (typeof BROWSERS)[number];
 
 /** The files of the bundle (dist/native-host, `npm run build:host`) the installed host needs. */
-export const HOST_FILES = ['shim.mjs', 'daemon.mjs', 'cli.mjs'] as const;
+export const HOST_FILES = ['shim.mjs', 'daemon.mjs', 'cli.mjs', 'mcp.mjs'] as const;
 
 const MANIFEST_FILE = `${NATIVE_HOST_NAME}.json`;
 

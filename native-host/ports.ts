@@ -3,6 +3,7 @@
  * the local API and the webhooks talk to a HostCore; the core owns the journals and the hub link.
  */
 import type { Envelope, SendRequest } from '../src/protocol/envelope';
+import type { DirectoryFrame } from '../src/protocol/native';
 
 /** A message the hub handed to the host for one of its agents (an API client), kept in its inbox. */
 export interface InboxMessage {
@@ -50,14 +51,24 @@ export interface HostCore {
   /**
    * Journals a Claude Code hook event for the hub (its payload validated: session_id and
    * hook_event_name at least) and resolves with what the hook should print for Claude Code.
-   * `receivedAt` is when the event happened, for one replayed from the spool.
+   * `receivedAt` is when the event happened, for one replayed from the spool. `origin.pid` is the
+   * Claude Code process that ran the hook, when the hook says.
    */
-  hook(payload: unknown, receivedAt?: number): Promise<HookAnswer>;
+  hook(payload: unknown, receivedAt?: number, origin?: { pid?: number }): Promise<HookAnswer>;
   /**
    * For the asyncRewake hook of an idle session: waits for mail for the payload's session and
    * resolves with the text to wake it with, or undefined when the wait ends without mail.
    */
   waitForMail(payload: unknown, signal: AbortSignal): Promise<string | undefined>;
+  /**
+   * Replies to a message `agent` has in its inbox here: to the message's replyTo, in its thread; then
+   * acks it. Throws NotFoundError when the agent has no such message.
+   */
+  reply(agent: string, messageId: string, text: string): Promise<{ messageId: string }>;
+  /** The session whose hooks ran from the first of `pids` that ran any (a process and its ancestors, nearest first). */
+  sessionOf(pids: number[]): string | undefined;
+  /** The hub's agents and holds as it last told them (kept across restarts), or undefined before it ever did. */
+  directory(): DirectoryFrame | undefined;
   /** Notes that an agent the host serves is present (a WebSocket client connected), so broadcast reaches it. */
   present(address: string): Promise<void>;
   /** Messages for `recipient` received after `since` (ms), oldest first, at most `limit`. */
@@ -67,6 +78,14 @@ export interface HostCore {
   /** Calls `listener` with every event until the returned function is called. */
   onEvent(listener: (event: HostEvent) => void): () => void;
   status(): HostStatus;
+}
+
+/** What was asked for does not exist here (an API answers 404). */
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
 }
 
 /** The host cannot take more now (its journal is full while the hub is away): try again later. */

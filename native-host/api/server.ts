@@ -13,6 +13,7 @@
  *   GET  /health/ready        200 when the hub is connected and the journal writable, else 503
  *   GET  /metrics             Prometheus text (metrics.ts)
  *   POST /hooks               a Claude Code hook event → the hook's output (claude-code/)
+ *   /agent/…, /recovery/status for the MCP server and the recovery view (agent-routes.ts)
  *
  * Errors are `{"error": "<what was wrong>"}`: 400 bad input (naming the field), 401, 404, 405
  * (with Allow), 413, 426 (a plain GET to /ws/…), 429 with Retry-After, 500 when the core fails.
@@ -28,6 +29,7 @@ import { authenticate } from './auth';
 import { BridgeSockets } from './bridge-socket';
 import { BridgeClientId, BridgeMessagesQuery, BridgeSendBody, clientAddress, toBridgeMessage, toSendRequest } from './bridge-wire';
 import { EventStreams } from './event-stream';
+import { agentRoutes } from './agent-routes';
 import { HttpError, readJsonBody, refuseUpgrade, sendError, sendJson } from './http-io';
 import { idempotentMessageId } from './idempotency';
 import { DEFAULT_RATE_LIMIT, RateLimiter } from './rate-limit';
@@ -123,7 +125,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   /** A Claude Code hook event (the hook script posts its stdin); answered with what the hook prints. */
   const hook: Route = async (request, response) => {
-    const answer = await core.hook(await readJsonBody(request, maxBodyBytes));
+    // The hook script says which Claude Code process ran it (its parent): the MCP server finds its session by it.
+    const pid = Number(request.headers['x-claude-pid']);
+    const answer = await core.hook(await readJsonBody(request, maxBodyBytes), undefined, Number.isSafeInteger(pid) ? { pid } : {});
     sendJson(response, 200, answer);
   };
 
@@ -196,6 +200,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     '/health/live': { GET: (_request, response) => sendJson(response, 200, { ok: true }) },
     '/health/ready': { GET: ready },
     '/metrics': { GET: metricsText },
+    ...agentRoutes({ core, maxBodyBytes, limit, stopping: stopping.signal, usage: options.usage }),
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {

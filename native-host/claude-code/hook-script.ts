@@ -150,7 +150,9 @@ if [ "\${1-}" = --wait ]; then
   printf '%s\\n' "$answer" >&2
   exit 2
 fi
-if answer=$(post /hooks ${POST_MAX_SECONDS}); then
+# The Claude Code process that runs this hook is its parent: Switchboard's MCP server, which that
+# process starts too, finds its session by it.
+if answer=$(post /hooks ${POST_MAX_SECONDS} -H "X-Claude-Pid: \${CLAUDE_PID:-$PPID}"); then
   rm -f "$incoming"
   [ -z "$answer" ] || printf '%s\\n' "$answer"
   exit 0

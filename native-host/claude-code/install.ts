@@ -483,7 +483,7 @@ function spooledEvents(spool: string): number {
 }
 
 /** Copies `file` beside itself as `<file>.switchboard-<UTC time>.bak`, never over another backup. */
-function backup(file: string, now: () => number): string {
+export function backup(file: string, now: () => number): string {
   const stamp = new Date(now()).toISOString().replace(/[-:.]/g, '');
   for (let attempt = 1; ; attempt++) {
     const path = `${file}.switchboard-${stamp}${attempt > 1 ? `-${attempt}` : ''}.bak`;
@@ -524,7 +524,7 @@ function removeIfEmpty(folder: string, actions: InstallAction[]): void {
 }
 
 /** Writes atomically — a reader (Claude Code starting) sees the old file or the new one — keeping the file's mode. */
-function writeAtomic(path: string, content: string, mode?: number): void {
+export function writeAtomic(path: string, content: string, mode?: number): void {
   const keep = mode ?? (existsSync(path) ? statSync(path).mode & 0o777 : undefined);
   const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(temporary, content, keep === undefined ? {} : { mode: keep });

@@ -72,6 +72,13 @@ export interface DestinationRecord {
   /** a probe attempt is out (half-open, or an exponential_backoff hold) */
   probing: boolean;
   hold?: Hold;
+  /**
+   * The last exponential_backoff hold a probe released: when, and after how many failed probes. A
+   * probe "gets through" when its agent's side takes the message, but some agents fail only later
+   * (a Claude Code session woken after a rate limit meets the limit again): held again soon after,
+   * the backoff goes on growing instead of starting over.
+   */
+  lastBackoff?: { probes: number; releasedAt: number };
   /** the latest events, newest last */
   history: DestinationEvent[];
 }
@@ -146,7 +153,9 @@ export function gate(record: DestinationRecord, now: number): Gate {
 export function succeeded(record: DestinationRecord, now: number): DestinationRecord {
   if (record.failures === 0 && !record.probing && record.breaker === 'closed' && !record.hold) return record;
   let next: DestinationRecord = { ...record, failures: 0, probing: false };
-  if (record.hold?.strategy === 'exponential_backoff') next = release(next, now, 'a probe got through');
+  if (record.hold?.strategy === 'exponential_backoff') {
+    next = { ...release(next, now, 'a probe got through'), lastBackoff: { probes: record.hold.probes, releasedAt: now } };
+  }
   if (record.breaker !== 'closed') next = withEvent({ ...next, breaker: 'closed', trips: 0, reopenAt: undefined }, { at: now, event: 'closed' });
   return next;
 }
@@ -179,7 +188,12 @@ export function hold(record: DestinationRecord, request: HoldRequest, now: numbe
   if (request.until !== undefined) next.until = request.until;
   if (request.fallback !== undefined) next.fallback = request.fallback;
   if (request.notify !== undefined) next.notify = request.notify;
-  if (request.strategy === 'exponential_backoff') next.nextProbeAt = now + policy.probeBaseMs;
+  if (request.strategy === 'exponential_backoff') {
+    // Held again within the longest wait of the last backoff's release: its probe did not really work.
+    const again = record.lastBackoff !== undefined && now - record.lastBackoff.releasedAt < policy.maxCoolDownMs;
+    next.probes = again ? record.lastBackoff!.probes + 1 : 0;
+    next.nextProbeAt = now + Math.min(policy.maxCoolDownMs, policy.probeBaseMs * 2 ** next.probes);
+  }
   const until = request.until !== undefined ? ` until ${new Date(request.until).toISOString()}` : '';
   return withEvent({ ...record, hold: next, probing: false }, { at: now, event: 'held', note: `${request.strategy}: ${request.reason}${until}` });
 }

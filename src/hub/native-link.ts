@@ -99,6 +99,13 @@ export class NativeLink {
     return { ...this.state, connected: this.ready };
   }
 
+  /** Sends a frame that needs no answer (the directory); false when the host is not connected. */
+  publish(frame: HubFrame): boolean {
+    if (!this.port || !this.ready) return false;
+    this.post(this.port, frame);
+    return true;
+  }
+
   /** Hands `envelope` to `recipient`, an agent the host serves. Resolves when the host holds it on disk. */
   deliver(recipient: string, envelope: Envelope): Promise<DeliverOutcome> {
     const port = this.port;

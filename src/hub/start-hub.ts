@@ -20,7 +20,8 @@ import { serveChanges, serveRequests } from './page-ports';
 import { NativeLink } from './native-link';
 import { EVENTS_DB_NAME, EventsDb } from '../storage/events-db';
 import { DEFAULT_EVENT_RETENTION_MS, HookEventStore } from '../adapters/claude-code/event-store';
-import { holdFor } from '../adapters/claude-code/rate-limits';
+import { DirectoryFeed } from './directory-feed';
+import { holdFor, resumeRequest } from '../adapters/claude-code/rate-limits';
 
 export const SWEEP_ALARM = 'switchboard/sweep';
 
@@ -81,9 +82,17 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
         // A new session is an agent: broadcast reaches it, and the popup can address it.
         if (session.events === 1) await directory.noteAgent(session.address);
         const hold = holdFor(event, session.address);
-        if (hold) await bus.hold(hold);
+        if (hold) {
+          await bus.hold(hold);
+          await bus.send(resumeRequest(event, session.address));
+        }
+        feed.changed();
       },
-      reachable: () => void bus.reachable(bus.destinations().map((d) => d.address).filter((a) => a.startsWith('api:') || a.startsWith('claude-code:'))),
+      reachable: () => {
+        void bus.reachable(bus.destinations().map((d) => d.address).filter((a) => a.startsWith('api:') || a.startsWith('claude-code:')));
+        // The host has just connected: it knows nothing of the hub's agents and holds yet.
+        void feed.connected();
+      },
     },
     log: console.warn,
   });
@@ -99,8 +108,18 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
     ],
     onNextDue: alarmBackstop(),
   });
+  const feed = new DirectoryFeed(
+    {
+      agents: () => db.agents.limit(5_000).toArray(),
+      sessions: () => hookEvents.sessions(1_000),
+      destinations: () => bus.destinations(),
+      now: Date.now,
+    },
+    { publish: (frame) => native.publish(frame), log: console.warn },
+  );
   await bus.start();
   native.start();
+  feed.start();
   // Retention: archive what has run out now, and every hour while the browser runs.
   void bus.sweep().catch((error) => console.error('Switchboard: sweep failed', error));
   void browser.alarms.get(SWEEP_ALARM).then(async (alarm) => {

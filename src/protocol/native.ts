@@ -5,7 +5,10 @@
  * Host → hub: `hello` once per connection; `inbound` for each journal record (in journal order, and
  * again after a reconnect until the hub confirms it); `accepted`/`refused` answering `deliver`.
  * Hub → host: `committed` once the hub's store holds inbound records (the host may then drop them
- * from its journal); `deliver` hands a message to an agent the host serves (an API client).
+ * from its journal); `deliver` hands a message to an agent the host serves (an API client);
+ * `directory`, on connect and whenever it changes, the agents the hub knows and the destinations it
+ * holds, so the host's MCP server and `GET /recovery/status` can show them (the host has no other
+ * way to ask the hub).
  * Either side: `chunk`, the pieces of a frame too large for one message (host → browser is limited
  * to 1 MB by the browser; see ARCHITECTURE.md).
  */
@@ -71,6 +74,50 @@ export const HostFrame = z.discriminatedUnion('type', [
 ]);
 export type HostFrame = z.infer<typeof HostFrame>;
 
+/** An agent as the hub knows it: Claude Code sessions carry their state, title and project. */
+export const DirectoryAgent = z.strictObject({
+  address: AgentAddress,
+  title: z.string().max(500).optional(),
+  state: z.string().max(50).optional(),
+  project: z.string().max(4_096).optional(),
+  model: z.string().max(200).optional(),
+  /** when the hub first heard of it, and when it was last active (ms since epoch) */
+  firstSeen: z.int().nonnegative().optional(),
+  lastSeen: z.int().nonnegative().optional(),
+});
+export type DirectoryAgent = z.infer<typeof DirectoryAgent>;
+
+/** A destination the bus is holding back (a hold, or an open circuit breaker), and its latest events. */
+export const DirectoryDestination = z.strictObject({
+  address: AgentAddress,
+  breaker: z.enum(['closed', 'open', 'half-open']),
+  reopenAt: z.int().optional(),
+  hold: z
+    .strictObject({
+      strategy: z.string().max(50),
+      reason: z.string().max(500),
+      since: z.int(),
+      /** when it ends by itself (session_pause), if known */
+      until: z.int().optional(),
+      /** exponential_backoff: probes that failed, and when the next goes */
+      probes: z.int().nonnegative(),
+      nextProbeAt: z.int().optional(),
+      fallback: AgentAddress.optional(),
+    })
+    .optional(),
+  history: z.array(z.strictObject({ at: z.int(), event: z.string().max(50), note: z.string().max(600).optional() })).max(20),
+});
+export type DirectoryDestination = z.infer<typeof DirectoryDestination>;
+
+export const DirectoryFrame = z.strictObject({
+  type: z.literal('directory'),
+  /** when the hub made it (ms since epoch) */
+  at: z.int().nonnegative(),
+  agents: z.array(DirectoryAgent).max(5_000),
+  destinations: z.array(DirectoryDestination).max(5_000),
+});
+export type DirectoryFrame = z.infer<typeof DirectoryFrame>;
+
 export const HubFrame = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('committed'),
@@ -78,6 +125,7 @@ export const HubFrame = z.discriminatedUnion('type', [
     results: z.array(z.strictObject({ seq: Seq, error: z.string().optional() })),
   }),
   z.strictObject({ type: z.literal('deliver'), id: z.string(), recipient: AgentAddress, envelope: Envelope }),
+  DirectoryFrame,
   Chunk,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;

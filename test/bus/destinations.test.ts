@@ -72,6 +72,25 @@ describe('holds', () => {
     expect(works.history.at(-1)).toMatchObject({ event: 'released', note: 'a probe got through' });
   });
 
+  it('exponential_backoff held again soon after a probe released it goes on growing; much later it starts over', () => {
+    // A probe "got through" (the agent's side took it), but the agent failed again afterwards.
+    let record = hold(newDestination(ADDRESS), request({ strategy: 'exponential_backoff' }), T, policy);
+    let at = T;
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      at = record.hold!.nextProbeAt!;
+      record = succeeded(gate(record, at).record, at);
+      expect(record.hold).toBeUndefined();
+      record = hold(record, request({ strategy: 'exponential_backoff' }), at + 1_000, policy);
+      waits.push(record.hold!.nextProbeAt! - (at + 1_000));
+    }
+    expect(waits).toEqual([10_000, 20_000, 40_000]);
+    at = record.hold!.nextProbeAt!;
+    record = succeeded(gate(record, at).record, at);
+    const later = hold(record, request({ strategy: 'exponential_backoff' }), at + policy.maxCoolDownMs, policy);
+    expect(later.hold).toMatchObject({ probes: 0, nextProbeAt: at + policy.maxCoolDownMs + policy.probeBaseMs });
+  });
+
   it('graceful_degradation sends held work to the fallback until released', () => {
     const held = hold(newDestination(ADDRESS), request({ strategy: 'graceful_degradation', fallback: 'claude-code:laptop/s2' }), T, policy);
     expect(gate(held, T + 1)).toMatchObject({ open: false, reroute: 'claude-code:laptop/s2' });

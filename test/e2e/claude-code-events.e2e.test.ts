@@ -15,6 +15,7 @@ import type { MessageStatus } from '../../src/bus/bus';
 import type { StoredEntry } from '../../src/bus/ports';
 import type { DestinationRecord } from '../../src/bus/destinations';
 import { requestText } from '../support/fake-anthropic';
+import { RESUME_TEXT } from '../../src/adapters/claude-code/rate-limits';
 
 // A one-shot `claude -p` run ends its session: SessionEnd closes it.
 const LIFECYCLE = ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop', 'SessionEnd'];
@@ -143,6 +144,8 @@ describe('Claude Code sessions in the hub', () => {
     const statusOf = (id: string) => browser!.request<MessageStatus>({ type: 'status', id });
     await waitFor(() => statusOf(sent.id), (s) => s.deliveries[0]?.state === 'acked', 90_000, 'the held message delivered and answered');
     expect(api.turnRequests().some((r) => requestText(r).includes('probe-after-limit'))).toBe(true);
+    // The session was told to carry on with the work the limit interrupted.
+    expect(api.turnRequests().some((r) => requestText(r).includes(RESUME_TEXT))).toBe(true);
 
     // The recovery is visible: the hold ended, and the session works again.
     const after = await waitFor(destination, (d) => d?.hold === undefined, 20_000, 'the hold released');

@@ -95,7 +95,7 @@ describe.skipIf(process.platform === 'win32')('host install and uninstall', () =
   beforeEach(() => {
     dist = join(root, 'dist');
     mkdirSync(dist);
-    for (const file of ['shim.mjs', 'daemon.mjs', 'cli.mjs']) writeFileSync(join(dist, file), `// ${file}\n`);
+    for (const file of ['shim.mjs', 'daemon.mjs', 'cli.mjs', 'mcp.mjs']) writeFileSync(join(dist, file), `// ${file}\n`);
     mkdirSync(join(userHome, '.config', 'google-chrome'), { recursive: true });
     mkdirSync(join(userHome, '.mozilla'));
   });
@@ -111,7 +111,7 @@ describe.skipIf(process.platform === 'win32')('host install and uninstall', () =
     const second = await cli(['host', 'install', '--dist', dist]);
     expect(second.code).toBe(0);
     expect(second.out).not.toMatch(/^wrote/m);
-    expect(second.out.match(/^unchanged/gm)).toHaveLength(9); // home, token, 3 host files, launcher, 2 manifests, record
+    expect(second.out.match(/^unchanged/gm)).toHaveLength(10); // home, token, 4 host files, launcher, 2 manifests, record
 
     const removed = await cli(['host', 'uninstall']);
     expect(removed.code).toBe(0);

@@ -31,7 +31,7 @@ beforeEach(async () => {
   distDir = join(root, 'dist');
   mkdirSync(join(userHome, '.config', 'chromium'), { recursive: true });
   mkdirSync(distDir);
-  for (const file of ['shim.mjs', 'daemon.mjs', 'cli.mjs']) writeFileSync(join(distDir, file), `// ${file}\n`);
+  for (const file of ['shim.mjs', 'daemon.mjs', 'cli.mjs', 'mcp.mjs']) writeFileSync(join(distDir, file), `// ${file}\n`);
   installHost({ home, distDir, userHome, platform: 'linux', env: {} });
   status = {
     version: '0.1.0',

@@ -274,5 +274,69 @@ describe('the host core', () => {
       gone.abort();
       expect(await aborted).toBeUndefined();
     });
+
+    it('replies through MCP: to the mail\'s replyTo, acked, and the turn\'s last words then answer nothing', async () => {
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      const message = mail('What is 6 × 7?');
+      await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: message });
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'UserPromptSubmit', prompt: 'go on' });
+      await host.reply(SESSION, message.id, '42, through MCP');
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'Stop', stop_hook_active: false, last_assistant_message: 'I replied.' });
+      expect(recordsOf('message').map((r) => r.message)).toEqual([expect.objectContaining({ from: SESSION, to: ['api:local/asker'], inReplyTo: message.id, body: { text: '42, through MCP' } })]);
+      expect(recordsOf('ack')).toEqual([{ type: 'ack', messageId: message.id, recipient: SESSION }]);
+      const UNKNOWN = newMessageId();
+      await expect(host.reply(SESSION, UNKNOWN, 'x')).rejects.toThrow(`${SESSION} has no message ${UNKNOWN} in its inbox here`);
+    });
+
+    it('an ack through MCP of mail not yet put in keeps it from being put in', async () => {
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      const message = mail('FYI only');
+      await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: message });
+      await host.ack(message.id, SESSION);
+      expect(await host.hook({ session_id: 'sess-9', hook_event_name: 'UserPromptSubmit', prompt: 'x' })).toEqual({});
+    });
+
+    it('finds a session by the Claude Code process its hooks ran from, the latest session of that process first', async () => {
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'SessionStart' }, undefined, { pid: 4242 });
+      expect(host.sessionOf([4300, 4242, 1])).toBe(SESSION);
+      expect(host.sessionOf([4300])).toBeUndefined();
+      // /clear: a new session in the same process
+      await host.hook({ session_id: 'sess-10', hook_event_name: 'SessionStart' }, undefined, { pid: 4242 });
+      expect(host.sessionOf([4242])).toBe('claude-code:local/sess-10');
+      await host.hook({ session_id: 'sess-11', hook_event_name: 'SessionStart' }, undefined, { pid: 1 }); // init is nobody's session
+      expect(host.sessionOf([1])).toBeUndefined();
+    });
+
+    it('asks for the ended session to be resumed when mail comes after its end, or waits at its end', async () => {
+      const resumes: string[] = [];
+      host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, onEndedSessionMail: (id) => resumes.push(id) });
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'SessionEnd' });
+      expect(resumes).toEqual([]);
+      await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: mail('after the end') });
+      expect(resumes).toEqual(['sess-9']);
+      // a session that ends with mail still waiting
+      await host.hook({ session_id: 'sess-8', hook_event_name: 'PreToolUse' });
+      await host.receive(hub, { type: 'deliver', id: 'd2', recipient: 'claude-code:local/sess-8', envelope: envelopeFor({ from: 'api:local/a', to: ['claude-code:local/sess-8'] }) });
+      await host.hook({ session_id: 'sess-8', hook_event_name: 'SessionEnd' });
+      expect(resumes).toEqual(['sess-9', 'sess-8']);
+    });
+  });
+
+  it('keeps the hub\'s directory, across a restart', async () => {
+    const directoryFile = join(dir, 'hub-directory.json');
+    host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, directoryFile });
+    expect(host.directory()).toBeUndefined();
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    const frame = { type: 'directory', at: 7_000, agents: [{ address: 'claude-ai:local/chat-1', title: 'Chat' }], destinations: [] } as const;
+    await host.receive(hub, frame);
+    expect(host.directory()).toEqual(frame);
+    await host.receive(hub, { ...frame, agents: [{ address: 'nope' }] }); // refused: the last good one stays
+    host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, directoryFile });
+    expect(host.directory()).toEqual(frame);
   });
 });

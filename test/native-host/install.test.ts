@@ -27,6 +27,7 @@ beforeEach(() => {
   );
   writeFileSync(join(distDir, 'daemon.mjs'), '// daemon\n');
   writeFileSync(join(distDir, 'cli.mjs'), '// cli\n');
+  writeFileSync(join(distDir, 'mcp.mjs'), '// mcp\n');
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
@@ -74,7 +75,7 @@ describe.skipIf(process.platform === 'win32')('installHost on Linux', () => {
     expect(existsSync(join(userHome, '.config', 'chromium'))).toBe(false);
     expect(existsSync(join(userHome, '.config', 'microsoft-edge'))).toBe(false);
 
-    for (const file of ['shim.mjs', 'daemon.mjs', 'cli.mjs']) {
+    for (const file of ['shim.mjs', 'daemon.mjs', 'cli.mjs', 'mcp.mjs']) {
       expect(readFileSync(join(home, 'host', file))).toEqual(readFileSync(join(distDir, file)));
     }
     expect(statSync(launcher).mode & 0o777).toBe(0o755);
@@ -86,6 +87,7 @@ describe.skipIf(process.platform === 'win32')('installHost on Linux', () => {
       'host shim.mjs',
       'host daemon.mjs',
       'host cli.mjs',
+      'host mcp.mjs',
       'launcher',
       'manifest for chrome',
       'manifest for brave',
@@ -195,7 +197,7 @@ describe.skipIf(process.platform === 'win32')('uninstallHost', () => {
     expect(existsSync(join(userHome, '.mozilla', 'native-messaging-hosts'))).toBe(false); // made by install
     expect(existsSync(join(userHome, '.mozilla'))).toBe(true);
     expect(readdirSync(home).sort()).toEqual(['config.json', 'token']); // the person's data stays
-    expect(report.actions.filter((action) => action.what === 'removed').length).toBe(7); // 3 host files, the launcher, 3 manifests
+    expect(report.actions.filter((action) => action.what === 'removed').length).toBe(8); // 4 host files, the launcher, 3 manifests
 
     expect(uninstallHost({ home, platform: 'linux' })).toEqual({
       actions: [],

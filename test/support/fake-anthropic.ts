@@ -24,6 +24,8 @@ export type FakeAnswer =
   | { kind: 'text'; text: string }
   /** a Bash tool call (optionally after some text), stop_reason tool_use: the CLI runs `command` */
   | { kind: 'bash'; command: string; description?: string; text?: string }
+  /** a call of any tool by name (an MCP tool is `mcp__<server>__<tool>`), stop_reason tool_use */
+  | { kind: 'tool'; name: string; input: Record<string, unknown>; text?: string }
   /** 429 rate_limit_error with `retry-after` and `anthropic-ratelimit-*-reset` headers */
   | { kind: 'rate_limit'; retryAfterSeconds?: number; resetAt?: Date; message?: string }
   /** any other API error, e.g. 500 api_error, 529 overloaded_error */
@@ -196,6 +198,11 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       case 'bash': {
         const blocks: Block[] = answer.text ? [{ type: 'text', text: answer.text }] : [];
         blocks.push({ type: 'tool_use', id: fakeId('toolu_01'), name: 'Bash', input: { command: answer.command, description: answer.description ?? 'Run a command' } });
+        return stream(res, entry, request, blocks, 'tool_use');
+      }
+      case 'tool': {
+        const blocks: Block[] = answer.text ? [{ type: 'text', text: answer.text }] : [];
+        blocks.push({ type: 'tool_use', id: fakeId('toolu_01'), name: answer.name, input: answer.input });
         return stream(res, entry, request, blocks, 'tool_use');
       }
       case 'rate_limit': {

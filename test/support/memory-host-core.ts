@@ -4,8 +4,8 @@
  * records every call, and lets a test play the hub: `deliver` puts a message in an agent's inbox
  * as the hub's `deliver` frame would, `emit` raises a HostEvent.
  */
-import type { HookAnswer, HostCore, HostEvent, HostStatus, InboxMessage } from '../../native-host/ports';
-import { HookPayload } from '../../src/protocol/native';
+import { NotFoundError, type HookAnswer, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from '../../native-host/ports';
+import { HookPayload, type DirectoryFrame } from '../../src/protocol/native';
 import { Envelope, newMessageId, parseOrThrow, SendRequest, type ParsedSendRequest } from '../../src/protocol/envelope';
 
 export class MemoryHostCore implements HostCore {
@@ -54,7 +54,27 @@ export class MemoryHostCore implements HostCore {
     this.presentAgents.push(address);
   }
 
-  readonly hooks: { payload: unknown; receivedAt: number }[] = [];
+  async reply(agent: string, messageId: string, text: string): Promise<{ messageId: string }> {
+    const message = this.inbox.find((m) => m.envelope.id === messageId && m.recipient === agent);
+    if (!message) throw new NotFoundError(`${agent} has no message ${messageId} in its inbox here`);
+    const sent = await this.submit({ from: agent, to: message.envelope.replyTo, inReplyTo: messageId, threadId: message.envelope.threadId, kind: 'reply', body: text });
+    await this.ack(messageId, agent);
+    return sent;
+  }
+
+  /** the sessions `sessionOf` finds, by Claude Code pid */
+  readonly sessionPids = new Map<number, string>();
+  sessionOf(pids: number[]): string | undefined {
+    return pids.map((pid) => this.sessionPids.get(pid)).find(Boolean);
+  }
+
+  /** what the hub last told; set by the test */
+  hubDirectory: DirectoryFrame | undefined;
+  directory(): DirectoryFrame | undefined {
+    return this.hubDirectory;
+  }
+
+  readonly hooks: { payload: unknown; receivedAt: number; origin?: { pid?: number } }[] = [];
   /** what the next hook call answers */
   hookAnswer: HookAnswer = {};
 
@@ -70,9 +90,9 @@ export class MemoryHostCore implements HostCore {
     });
   }
 
-  async hook(payload: unknown, receivedAt = this.now()): Promise<HookAnswer> {
+  async hook(payload: unknown, receivedAt = this.now(), origin: { pid?: number } = {}): Promise<HookAnswer> {
     const event = parseOrThrow(HookPayload, payload, 'hook event');
-    this.hooks.push({ payload: event, receivedAt });
+    this.hooks.push({ payload: event, receivedAt, origin });
     this.emit({ type: 'hook', sessionId: event.session_id, event: event.hook_event_name, at: receivedAt });
     return this.hookAnswer;
   }

@@ -8,6 +8,22 @@
  */
 import type { HookEvent } from '../../protocol/native';
 import type { HoldRequest } from '../../bus/destinations';
+import { HUB_ADDRESS } from '../../protocol/address';
+import type { SendRequest } from '../../protocol/envelope';
+
+/** What the hub tells a session once its limit has passed: the text it is woken with. */
+export const RESUME_TEXT =
+  'The rate limit that stopped your last turn has passed (Switchboard held your messages until now). Continue the work that was interrupted, where you left off.';
+
+/**
+ * The message that resumes a session's interrupted work. Sent when the limit is hit, it waits first
+ * in the session's held queue, so it is the probe of the hold: delivered when the hold lets work
+ * through, it wakes the idle session (asyncRewake), which carries on — or meets the limit again, and
+ * is held again, with a longer wait (src/bus/destinations.ts, lastBackoff).
+ */
+export function resumeRequest(event: HookEvent, address: string): SendRequest {
+  return { from: HUB_ADDRESS, to: address, kind: 'command', body: RESUME_TEXT, priority: 'high', ttl: 'medium', headers: { 'x-switchboard-resume': event.id } };
+}
 
 /** The hold a hook event asks for, or undefined when it is not a rate limit. */
 export function holdFor(event: HookEvent, address: string): HoldRequest | undefined {
