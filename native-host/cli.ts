@@ -71,6 +71,12 @@ function userHomeOf(env: NodeJS.ProcessEnv): string {
   return (process.platform === 'win32' ? env.USERPROFILE : env.HOME) || homedir();
 }
 
+/** The file `mcp install|uninstall --project/--desktop` names; undefined for Claude Code's user scope. */
+function mcpConfigFile(values: Record<string, unknown>, io: CliIo): string | undefined {
+  if (values.desktop) return desktopConfigFile(process.platform, userHomeOf(io.env), io.env);
+  return values.project === undefined ? undefined : join(resolve(values.project as string), '.mcp.json');
+}
+
 /** Where the built host is: beside this file when it runs bundled, else the repository's dist. */
 function defaultDistDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -219,8 +225,8 @@ const COMMANDS: Command[] = [
       if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`switchboard host install\` first, which puts the MCP server there`);
       const agent = values.agent === undefined ? (values.desktop ? `api:${loadConfig(home).device}/claude-desktop` : undefined) : parseOrThrow(AgentAddress, values.agent, '--agent');
       const entry = mcpServerEntry(home, process.execPath, agent);
-      if (values.project !== undefined || values.desktop) {
-        const file = values.desktop ? desktopConfigFile(process.platform, userHomeOf(io.env), io.env) : join(resolve(values.project as string), '.mcp.json');
+      const file = mcpConfigFile(values, io);
+      if (file) {
         printActions(io, { actions: installMcpFile(file, entry), notes: [] }, (action) => (action.changed ? 'wrote' : 'unchanged'));
         io.out(values.desktop ? 'Restart Claude Desktop to load it.' : `Claude Code asks once, in ${resolve(values.project as string)}, whether to use it.`);
         return 0;
@@ -257,8 +263,8 @@ const COMMANDS: Command[] = [
     },
     async run(values, _positionals, { io, usage }) {
       if (values.project !== undefined && values.desktop) return usage('--project and --desktop name different places: give one');
-      if (values.project !== undefined || values.desktop) {
-        const file = values.desktop ? desktopConfigFile(process.platform, userHomeOf(io.env), io.env) : join(resolve(values.project as string), '.mcp.json');
+      const file = mcpConfigFile(values, io);
+      if (file) {
         printActions(io, { actions: uninstallMcpFile(file), notes: [] }, (action) => (action.changed ? 'changed' : 'unchanged'));
         return 0;
       }

@@ -32,7 +32,7 @@ async function cli(args: string[], extra: Partial<CliIo> = {}) {
 }
 
 describe('help', () => {
-  const commands = ['host install', 'host uninstall', 'doctor', 'status', 'send', 'tail', 'daemon', 'config'];
+  const commands = ['host install', 'host uninstall', 'doctor', 'status', 'send', 'tail', 'daemon', 'config', 'mcp install', 'mcp uninstall'];
 
   it('lists every command with --help, -h and help, and exits 0', async () => {
     for (const args of [['--help'], ['-h'], ['help']]) {
@@ -276,6 +276,54 @@ describe.skipIf(process.platform === 'win32')('daemon', () => {
     expect(await running).toBe(0);
     expect(existsSync(join(home, 'daemon.pid'))).toBe(false);
   }, 20_000);
+});
+
+describe('mcp install and uninstall', () => {
+  const bundle = () => {
+    mkdirSync(join(home, 'host'), { recursive: true });
+    writeFileSync(join(home, 'host', 'mcp.mjs'), '// mcp\n');
+  };
+
+  it('writes a project\'s .mcp.json and Claude Desktop\'s config, then takes its entry out again', async () => {
+    bundle();
+    const project = join(root, 'project');
+    mkdirSync(project);
+    expect((await cli(['mcp', 'install', '--project', project])).code).toBe(0);
+    const written = JSON.parse(readFileSync(join(project, '.mcp.json'), 'utf8'));
+    expect(written.mcpServers.switchboard).toEqual({ command: process.execPath, args: [join(home, 'host', 'mcp.mjs'), '--home', home] });
+    expect((await cli(['mcp', 'install', '--project', project])).out).toMatch(/^unchanged/);
+
+    expect((await cli(['mcp', 'install', '--desktop'])).code).toBe(0);
+    const desktop = JSON.parse(readFileSync(join(userHome, '.config', 'Claude', 'claude_desktop_config.json'), 'utf8'));
+    expect(desktop.mcpServers.switchboard.args).toEqual([join(home, 'host', 'mcp.mjs'), '--home', home, '--agent', 'api:local/claude-desktop']);
+
+    expect((await cli(['mcp', 'uninstall', '--project', project])).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(project, '.mcp.json'), 'utf8'))).toEqual({ mcpServers: {} });
+  });
+
+  it('adds it for every Claude Code session with `claude mcp add-json --scope user`, once', async () => {
+    bundle();
+    const log = join(root, 'claude-calls');
+    const fake = join(root, 'claude');
+    // A stand-in claude: logs its arguments; `mcp get` finds the server once it was added.
+    writeFileSync(fake, `#!/bin/sh\necho "$*" >> '${log}'\nif [ "$2" = get ]; then grep -q add-json '${log}' && { echo 'switchboard: ${join(home, 'host', 'mcp.mjs')}'; exit 0; }; exit 1; fi\nexit 0\n`, { mode: 0o755 });
+    const first = await cli(['mcp', 'install', '--claude', fake]);
+    expect(first).toMatchObject({ code: 0, out: expect.stringContaining('added MCP server "switchboard" to Claude Code (user scope)') });
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    expect(calls[1]).toBe(`mcp add-json --scope user switchboard ${JSON.stringify({ type: 'stdio', command: process.execPath, args: [join(home, 'host', 'mcp.mjs'), '--home', home] })}`);
+    expect((await cli(['mcp', 'install', '--claude', fake])).out).toMatch(/^unchanged/);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(3); // get, add-json, get
+  });
+
+  it('says what to do when the bundle or claude is missing, and refuses two places at once', async () => {
+    expect(await cli(['mcp', 'install', '--desktop'])).toMatchObject({ code: 1, err: expect.stringContaining('run `switchboard host install` first') });
+    bundle();
+    const missing = await cli(['mcp', 'install', '--claude', join(root, 'no-claude')]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('claude mcp add-json --scope user switchboard');
+    expect((await cli(['mcp', 'install', '--desktop', '--project', root])).code).toBe(2);
+    expect((await cli(['mcp', 'install', '--desktop', '--agent', 'desktop'])).err).toMatch(/--agent/);
+  });
 });
 
 describe('the bundle', () => {
