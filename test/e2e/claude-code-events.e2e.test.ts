@@ -4,12 +4,9 @@
  * CLI against the fake Messages API. Its hook events travel hook script → daemon (or spool) →
  * journal → hub, where the session appears as an agent with its events.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { launchExtension, waitFor, type ExtensionBrowser } from '../support/extension-browser';
-import { installTestHost, type InstalledHost } from '../support/host-fixture';
-import { createClaudeHome, type ClaudeHome } from '../support/claude-cli';
-import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic';
-import { installClaudeCode } from '../../native-host/claude-code/install';
+import { describe, expect, it } from 'vitest';
+import { useClaudeCodeRig } from '../support/claude-code-rig';
+import { waitFor } from '../support/extension-browser';
 import type { SessionRecord, StoredHookEvent } from '../../src/storage/events-db';
 import type { MessageStatus } from '../../src/bus/bus';
 import type { StoredEntry } from '../../src/bus/ports';
@@ -21,34 +18,18 @@ import { RESUME_TEXT } from '../../src/adapters/claude-code/rate-limits';
 const LIFECYCLE = ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop', 'SessionEnd'];
 
 describe('Claude Code sessions in the hub', () => {
-  let host: InstalledHost;
-  let api: FakeAnthropic;
-  let claude: ClaudeHome;
-  let browser: ExtensionBrowser | undefined;
+  const rig = useClaudeCodeRig();
 
-  const open = async () => (browser = await launchExtension({ profileDir: host.profileDir, env: host.env }));
-  const sessionsOf = () => browser!.request<SessionRecord[]>({ type: 'sessions' });
-  const eventsOf = (sessionId: string) => browser!.request<StoredHookEvent[]>({ type: 'session-events', sessionId });
+  const open = async () => (await rig.open());
+  const sessionsOf = () => rig.browser!.request<SessionRecord[]>({ type: 'sessions' });
+  const eventsOf = (sessionId: string) => rig.browser!.request<StoredHookEvent[]>({ type: 'session-events', sessionId });
 
-  beforeEach(async () => {
-    host = await installTestHost();
-    api = await startFakeAnthropic();
-    claude = await createClaudeHome({ apiUrl: api.url });
-    installClaudeCode({ home: host.home, userHome: claude.home, apiPort: host.port });
-  });
-  afterEach(async () => {
-    await browser?.close({ keepProfile: true });
-    browser = undefined;
-    await claude.cleanup();
-    await api.close();
-    await host.remove();
-  });
 
   it('shows a run that used a tool as an agent, with its events in order', async () => {
     await open();
-    await waitFor(() => browser!.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
-    api.enqueue({ kind: 'bash', command: 'echo hello > hello.txt', description: 'Say hello' }, { kind: 'text', text: 'Done.' });
-    const run = await claude.runPrint('Write hello into a file', { timeoutMs: 60_000 });
+    await waitFor(() => rig.browser!.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
+    rig.api.enqueue({ kind: 'bash', command: 'echo hello > hello.txt', description: 'Say hello' }, { kind: 'text', text: 'Done.' });
+    const run = await rig.claude.runPrint('Write hello into a file', { timeoutMs: 60_000 });
     expect(run.exitCode, run.stderr).toBe(0);
     const sessionId = run.result!.session_id;
 
@@ -58,27 +39,27 @@ describe('Claude Code sessions in the hub', () => {
     const [session] = (await sessionsOf()).filter((s) => s.sessionId === sessionId);
     expect(session).toMatchObject({
       address: `claude-code:local/${sessionId}`,
-      project: claude.projectDir,
+      project: rig.claude.projectDir,
       title: 'Write hello into a file',
       state: 'ended',
       lastEvent: 'SessionEnd',
       events: 6,
     });
     // The session is an agent the hub knows: broadcast reaches it.
-    const receipt = await browser!.request<{ recipients: string[] }>({ type: 'send', message: { from: 'extension:local/popup', to: 'broadcast', body: 'hello, everyone' } });
+    const receipt = await rig.browser!.request<{ recipients: string[] }>({ type: 'send', message: { from: 'extension:local/popup', to: 'broadcast', body: 'hello, everyone' } });
     expect(receipt.recipients).toContain(session.address);
   });
 
   it('loses no event of a whole session run while the daemon is down', async () => {
     await open();
-    await waitFor(() => browser!.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
+    await waitFor(() => rig.browser!.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
     // No browser to restart it: the daemon stays down for the whole session.
-    await browser!.close({ keepProfile: true });
-    browser = undefined;
-    await host.killDaemon();
+    await rig.browser!.close({ keepProfile: true });
+    rig.browser = undefined;
+    await rig.host.killDaemon();
 
-    api.enqueue({ kind: 'bash', command: 'echo offline > offline.txt', description: 'Offline work' }, { kind: 'text', text: 'Done offline.' });
-    const run = await claude.runPrint('Work while Switchboard is down', { timeoutMs: 60_000 });
+    rig.api.enqueue({ kind: 'bash', command: 'echo offline > offline.txt', description: 'Offline work' }, { kind: 'text', text: 'Done offline.' });
+    const run = await rig.claude.runPrint('Work while Switchboard is down', { timeoutMs: 60_000 });
     expect(run.exitCode, run.stderr).toBe(0);
     const sessionId = run.result!.session_id;
 
@@ -90,33 +71,33 @@ describe('Claude Code sessions in the hub', () => {
 
   it('puts a message into a session during a turn and wakes it when idle; its answers reach the sender, delivered then acked', async () => {
     await open();
-    await waitFor(() => browser!.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
-    const statusOf = (id: string) => browser!.request<MessageStatus>({ type: 'status', id });
-    const session = await claude.startStreaming({ timeoutMs: 120_000 });
+    await waitFor(() => rig.browser!.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
+    const statusOf = (id: string) => rig.browser!.request<MessageStatus>({ type: 'status', id });
+    const session = await rig.claude.startStreaming({ timeoutMs: 120_000 });
 
     // During a turn: the tool runs for a few seconds; the message is sent while it does.
-    api.enqueue({ kind: 'bash', command: 'sleep 3', description: 'Take a while' }, { kind: 'text', text: 'Seven.' });
+    rig.api.enqueue({ kind: 'bash', command: 'sleep 3', description: 'Take a while' }, { kind: 'text', text: 'Seven.' });
     session.send('Run the slow command');
     const started = await session.waitForEvent((e) => e.type === 'system', { timeoutMs: 30_000 });
     const sessionId = started.session_id!;
     const address = `claude-code:local/${sessionId}`;
     await waitFor(() => eventsOf(sessionId), (e) => e.some((x) => x.name === 'PreToolUse'), 30_000, 'the tool to start');
-    const during = await browser!.request<{ id: string }>({ type: 'send', message: { from: 'extension:local/popup', to: address, body: 'What is 3 + 4? (probe-during-turn)', ackRequired: true } });
+    const during = await rig.browser!.request<{ id: string }>({ type: 'send', message: { from: 'extension:local/popup', to: address, body: 'What is 3 + 4? (probe-during-turn)', ackRequired: true } });
     await waitFor(() => statusOf(during.id), (s) => s.deliveries[0]?.state === 'sent', 20_000, 'the message held for the session');
     await session.waitForEvent((e) => e.type === 'result', { timeoutMs: 60_000 });
     // The model saw it in the request after the tool's result.
-    expect(api.turnRequests().some((r) => requestText(r).includes('probe-during-turn'))).toBe(true);
+    expect(rig.api.turnRequests().some((r) => requestText(r).includes('probe-during-turn'))).toBe(true);
     const answered = await waitFor(() => statusOf(during.id), (s) => s.deliveries[0]?.state === 'acked', 30_000, 'the answer and the ack');
     expect(answered.deliveries[0].history.map((h) => h.state)).toEqual(expect.arrayContaining(['sent', 'delivered', 'acked']));
-    const replies = () => browser!.request<StoredEntry[]>({ type: 'list', agent: 'extension:local/popup' });
+    const replies = () => rig.browser!.request<StoredEntry[]>({ type: 'list', agent: 'extension:local/popup' });
     const reply = await waitFor(replies, (list) => list.some((e) => e.message.inReplyTo === during.id), 20_000, 'the reply');
     expect(reply.find((e) => e.message.inReplyTo === during.id)!.message).toMatchObject({ from: address, kind: 'reply', body: { text: 'Seven.' } });
 
     // Idle: the session waits; a message wakes it.
-    const before = api.turnRequests().length;
-    api.enqueue({ kind: 'text', text: 'Forty-two.' });
-    const idle = await browser!.request<{ id: string }>({ type: 'send', message: { from: 'extension:local/popup', to: address, body: 'What is 6 × 7? (probe-idle-wake)', ackRequired: true } });
-    await waitFor(async () => api.turnRequests().slice(before), (r) => r.some((x) => requestText(x).includes('probe-idle-wake')), 60_000, 'the woken turn');
+    const before = rig.api.turnRequests().length;
+    rig.api.enqueue({ kind: 'text', text: 'Forty-two.' });
+    const idle = await rig.browser!.request<{ id: string }>({ type: 'send', message: { from: 'extension:local/popup', to: address, body: 'What is 6 × 7? (probe-idle-wake)', ackRequired: true } });
+    await waitFor(async () => rig.api.turnRequests().slice(before), (r) => r.some((x) => requestText(x).includes('probe-idle-wake')), 60_000, 'the woken turn');
     await waitFor(() => statusOf(idle.id), (s) => s.deliveries[0]?.state === 'acked', 60_000, 'the woken answer and the ack');
     const woken = await waitFor(replies, (list) => list.some((e) => e.message.inReplyTo === idle.id), 20_000, 'the woken reply');
     expect(woken.find((e) => e.message.inReplyTo === idle.id)!.message.body.text).toBe('Forty-two.');
@@ -125,9 +106,9 @@ describe('Claude Code sessions in the hub', () => {
 
   it('holds a rate-limited session, then delivers the held message and resumes it once the limit passes', async () => {
     await open();
-    await waitFor(() => browser!.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
-    const session = await claude.startStreaming({ maxRetries: 0, timeoutMs: 120_000 });
-    api.enqueue({ kind: 'rate_limit', retryAfterSeconds: 5 });
+    await waitFor(() => rig.browser!.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
+    const session = await rig.claude.startStreaming({ maxRetries: 0, timeoutMs: 120_000 });
+    rig.api.enqueue({ kind: 'rate_limit', retryAfterSeconds: 5 });
     session.send('Work until the limit');
     const limited = await session.waitForEvent((e) => e.type === 'result', { timeoutMs: 30_000 });
     expect(limited).toMatchObject({ is_error: true, api_error_status: 429 });
@@ -135,17 +116,17 @@ describe('Claude Code sessions in the hub', () => {
 
     // The interruption is visible: the session is rate-limited, and held on the bus.
     await waitFor(sessionsOf, (list) => list.some((s) => s.address === address && s.state === 'rate-limited'), 20_000, 'the session marked rate-limited');
-    const destination = () => browser!.request<DestinationRecord[]>({ type: 'destinations' }).then((all) => all.find((d) => d.address === address));
+    const destination = () => rig.browser!.request<DestinationRecord[]>({ type: 'destinations' }).then((all) => all.find((d) => d.address === address));
     expect((await waitFor(destination, (d) => d?.hold !== undefined, 20_000, 'the hold'))!.hold).toMatchObject({ strategy: 'exponential_backoff', reason: expect.stringContaining('rate limit') });
 
     // A message sent meanwhile waits, then goes in when a probe finds the way open, and wakes the session.
-    api.enqueue({ kind: 'text', text: 'Back to work.' });
-    const sent = await browser!.request<{ id: string }>({ type: 'send', message: { from: 'extension:local/popup', to: address, body: 'Carry on (probe-after-limit)', ackRequired: true } });
-    const statusOf = (id: string) => browser!.request<MessageStatus>({ type: 'status', id });
+    rig.api.enqueue({ kind: 'text', text: 'Back to work.' });
+    const sent = await rig.browser!.request<{ id: string }>({ type: 'send', message: { from: 'extension:local/popup', to: address, body: 'Carry on (probe-after-limit)', ackRequired: true } });
+    const statusOf = (id: string) => rig.browser!.request<MessageStatus>({ type: 'status', id });
     await waitFor(() => statusOf(sent.id), (s) => s.deliveries[0]?.state === 'acked', 90_000, 'the held message delivered and answered');
-    expect(api.turnRequests().some((r) => requestText(r).includes('probe-after-limit'))).toBe(true);
+    expect(rig.api.turnRequests().some((r) => requestText(r).includes('probe-after-limit'))).toBe(true);
     // The session was told to carry on with the work the limit interrupted.
-    expect(api.turnRequests().some((r) => requestText(r).includes(RESUME_TEXT))).toBe(true);
+    expect(rig.api.turnRequests().some((r) => requestText(r).includes(RESUME_TEXT))).toBe(true);
 
     // The recovery is visible: the hold ended, and the session works again.
     const after = await waitFor(destination, (d) => d?.hold === undefined, 20_000, 'the hold released');
