@@ -10,7 +10,7 @@
  */
 import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { ensureHome, loadConfig, paths, type HostConfig } from './config';
+import { ensureHome, loadConfig, paths, pricesFilePath, type HostConfig } from './config';
 import { Journal } from './journal';
 import { Inbox } from './inbox';
 import { Host } from './host';
@@ -23,6 +23,7 @@ import type { InboundRecord } from '../src/protocol/native';
 import { parseOrThrow, ValidationError } from '../src/protocol/envelope';
 import { drainSpool, RejectedPayload } from './claude-code/spool';
 import { UsageMonitor } from './claude-code/usage-monitor';
+import { HookCopies } from './claude-code/hook-copies';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -85,6 +86,8 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
   let metrics: HostMetrics;
   let webhooks: Webhooks;
   let usage: UsageMonitor;
+  const hookCopies = new HookCopies();
+  const hookCopiesFile = join(files.journal, 'hook-copies.json');
   try {
     await mkdir(files.journal, { recursive: true, mode: 0o700 });
     const onWarning = (text: string) => log(`warning: ${text}`);
@@ -102,9 +105,17 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
     usage = await UsageMonitor.open({
       home,
       log,
-      onAlert: (alert) => void host.alert(alert.severity === 'critical' ? 'critical' : 'warning', alert.text).catch((error) => log(`could not raise an alert: ${error.message}`)),
+      thresholds: config.claudeCode.alerts,
+      pricesFile: pricesFilePath(home, config),
+      onAlert: (alert) => void host.alert(alert.severity, alert.text).catch((error) => log(`could not raise an alert: ${error.message}`)),
+      // A rate-limited session: its deliveries wait in the hub until the reset (or a probe gets through).
+      onHold: (hold) =>
+        void host
+          .holdAgent({ address: `claude-code:${config.device}/${hold.sessionId}`, strategy: hold.strategy, reason: hold.reason, ...(hold.until !== undefined ? { until: hold.until } : {}) })
+          .catch((error: Error) => log(`could not hold the rate-limited session ${hold.sessionId}: ${error.message}`)),
     });
     const monitor = usage;
+    await hookCopies.load(hookCopiesFile, (line) => log(`warning: ${line}`));
     host = new Host({
       journal,
       inbox,
@@ -113,8 +124,9 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       maxJournalBytes: config.journal.maxBytes,
       answersFile: join(files.journal, 'awaiting-answers.json'),
       log,
-      onHook: (payload) => {
-        monitor.track(payload.transcript_path);
+      hookCopies,
+      onHook: (payload, receivedAt) => {
+        monitor.hook(payload, receivedAt);
         // A turn's usage is in its transcript once it ends.
         if (payload.hook_event_name === 'Stop' || payload.hook_event_name === 'StopFailure' || payload.hook_event_name === 'SessionEnd') {
           void monitor.refresh().catch((error) => log(`usage refresh failed: ${error.message}`));
@@ -155,19 +167,23 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
   // Hook events spooled while no daemon answered: taken now, and every few seconds (a hook that
   // timed out under load spools too).
   const spool = join(home, 'spool');
+  const saveHookCopies = () => hookCopies.save(hookCopiesFile).catch((error: Error) => log(`warning: could not save ${hookCopiesFile}: ${error.message}`));
   const drain = () =>
     drainSpool(
       spool,
-      async (payload, receivedAt) => {
+      async (payload, receivedAt, pid) => {
         try {
-          await host.hook(payload, receivedAt);
+          await host.hook(payload, receivedAt, pid);
         } catch (error) {
           if (error instanceof ValidationError) throw new RejectedPayload(error.message);
           throw error;
         }
       },
       { warn: (line) => log(`warning: ${line}`) },
-    ).catch((error: Error) => log(`spool drain failed: ${error.message}`));
+    )
+      .catch((error: Error) => log(`spool drain failed: ${error.message}`))
+      // What was taken is remembered across a restart, so a copy spooled meanwhile is still known.
+      .then(() => saveHookCopies());
   void drain();
   const draining = setInterval(() => void drain(), SPOOL_DRAIN_MS);
   draining.unref();
@@ -192,6 +208,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       await webhooks.close();
       await shims.close();
       await api.close();
+      await saveHookCopies();
       await Promise.all([journal.close(), inbox.close()]);
       await rm(files.pid, { force: true });
     },

@@ -17,10 +17,12 @@ import type { Envelope } from '../src/protocol/envelope';
 const isSession = (address: string) => address.startsWith('claude-code:');
 import { AgentAddress } from '../src/protocol/address';
 import { MessageId } from '../src/protocol/envelope';
+import { HoldRequest } from '../src/bus/destinations';
 import type { Journal } from './journal';
 import type { Inbox } from './inbox';
 import { HostBusyError, type HookAnswer, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from './ports';
 import type { HostMetrics } from './metrics';
+import type { HookCopies } from './claude-code/hook-copies';
 
 /** A connected hub, as the host sees it: frames out, frames in. */
 export interface HubConnection {
@@ -44,7 +46,9 @@ export interface HostOptions {
    */
   answersFile?: string;
   /** told of every hook event the host takes (the usage monitor follows transcripts with it) */
-  onHook?: (payload: HookPayload) => void;
+  onHook?: (payload: HookPayload, receivedAt: number) => void;
+  /** drops the second copy of a hook event that was posted and then spooled too; default: every copy is taken */
+  hookCopies?: HookCopies;
   /** refuse new records (HostBusyError) while the journal holds this many bytes; default unlimited */
   maxJournalBytes?: number;
   metrics?: HostMetrics;
@@ -122,12 +126,18 @@ export class Host implements HostCore {
     this.emit({ type: 'ack', messageId, recipient, at });
   }
 
-  async hook(input: unknown, receivedAt = this.now()): Promise<HookAnswer> {
+  async hook(input: unknown, receivedAt = this.now(), hookPid?: number): Promise<HookAnswer> {
     const payload = parseOrThrow(HookPayload, input, 'hook event');
-    await this.append({ type: 'hook', event: { id: newMessageId(), receivedAt, payload } });
+    const journal = async () => void (await this.append({ type: 'hook', event: { id: newMessageId(), receivedAt, payload } }));
+    const taken = this.options.hookCopies ? await this.options.hookCopies.take(hookPid, payload, receivedAt, journal) : (await journal(), true);
+    if (!taken) {
+      // Its first copy was journaled, and its answer already given (or lost with the hook that timed out).
+      this.log(`dropped the second copy of a ${payload.hook_event_name} hook event of session ${payload.session_id} (hook process ${hookPid})`);
+      return {};
+    }
     this.options.metrics?.hookEvent(payload.hook_event_name);
     this.emit({ type: 'hook', sessionId: payload.session_id, event: payload.hook_event_name, at: receivedAt });
-    this.options.onHook?.(payload);
+    this.options.onHook?.(payload, receivedAt);
     const session = this.sessionAddress(payload.session_id);
     if (!session) return {};
     const name = payload.hook_event_name;
@@ -254,6 +264,20 @@ export class Host implements HostCore {
     const at = this.now();
     this.emit({ type: 'alert', severity, text, at });
     await this.submit({ from: `api:${this.options.device}/switchboard-usage`, to: 'extension:local/popup', kind: 'status', body: text, ttl: 'long', priority: severity === 'critical' ? 'high' : 'normal' });
+  }
+
+  /**
+   * Asks the hub to hold an agent (HoldRequest: address, strategy, reason, until…): journaled like a
+   * message, so it reaches the hub even when the browser starts later. The usage monitor holds a
+   * Claude Code session that hit a rate limit, until its reset when it knows it. Throws
+   * ValidationError naming the field, journaling nothing, for a hold the bus could not apply.
+   */
+  async holdAgent(input: unknown): Promise<HoldRequest> {
+    const hold = parseOrThrow(HoldRequest, input, 'hold');
+    await this.append({ type: 'hold', hold });
+    const until = hold.until === undefined ? '' : ` until ${new Date(hold.until).toISOString()}`;
+    this.log(`asked the hub to hold ${hold.address} (${hold.strategy}${until}): ${hold.reason}`);
+    return hold;
   }
 
   async present(address: string): Promise<void> {

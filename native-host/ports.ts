@@ -50,9 +50,11 @@ export interface HostCore {
   /**
    * Journals a Claude Code hook event for the hub (its payload validated: session_id and
    * hook_event_name at least) and resolves with what the hook should print for Claude Code.
-   * `receivedAt` is when the event happened, for one replayed from the spool.
+   * `receivedAt` is when the event happened, for one replayed from the spool; `hookPid` the id of
+   * the hook process that sent it, which tells a second copy of one event (posted, then spooled
+   * because the answer came too late): that copy is dropped and answered `{}`.
    */
-  hook(payload: unknown, receivedAt?: number): Promise<HookAnswer>;
+  hook(payload: unknown, receivedAt?: number, hookPid?: number): Promise<HookAnswer>;
   /**
    * For the asyncRewake hook of an idle session: waits for mail for the payload's session and
    * resolves with the text to wake it with, or undefined when the wait ends without mail.

@@ -12,7 +12,12 @@
  *   GET  /health/live         200 while the process serves
  *   GET  /health/ready        200 when the hub is connected and the journal writable, else 503
  *   GET  /metrics             Prometheus text (metrics.ts)
- *   POST /hooks               a Claude Code hook event → the hook's output (claude-code/)
+ *   POST /hooks               a Claude Code hook event → the hook's output (claude-code/); the hook
+ *                             process's id in X-Switchboard-Hook-Pid, for a copy it may spool too
+ *   POST /hooks/wait          an idle session's asyncRewake hook waits for mail
+ *   POST /hooks/statusline    Claude Code's status line input (rate_limits) for the usage monitor
+ *   GET  /usage               the usage monitor's report: blocks, limits, alerts and their history,
+ *                             the thresholds in effect, the rate-limited sessions
  *
  * Errors are `{"error": "<what was wrong>"}`: 400 bad input (naming the field), 401, 404, 405
  * (with Allow), 413, 426 (a plain GET to /ws/…), 429 with Retry-After, 500 when the core fails.
@@ -31,6 +36,7 @@ import { EventStreams } from './event-stream';
 import { HttpError, readJsonBody, refuseUpgrade, sendError, sendJson } from './http-io';
 import { idempotentMessageId } from './idempotency';
 import { DEFAULT_RATE_LIMIT, RateLimiter } from './rate-limit';
+import { HOOK_PID_HEADER, hookPid } from '../claude-code/hook-copies';
 
 export interface ApiOptions {
   core: HostCore;
@@ -123,7 +129,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   /** A Claude Code hook event (the hook script posts its stdin); answered with what the hook prints. */
   const hook: Route = async (request, response) => {
-    const answer = await core.hook(await readJsonBody(request, maxBodyBytes));
+    const answer = await core.hook(await readJsonBody(request, maxBodyBytes), undefined, hookPid(request.headers[HOOK_PID_HEADER]));
     sendJson(response, 200, answer);
   };
 

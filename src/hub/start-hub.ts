@@ -20,7 +20,8 @@ import { serveChanges, serveRequests } from './page-ports';
 import { NativeLink } from './native-link';
 import { EVENTS_DB_NAME, EventsDb } from '../storage/events-db';
 import { DEFAULT_EVENT_RETENTION_MS, HookEventStore } from '../adapters/claude-code/event-store';
-import { holdFor } from '../adapters/claude-code/rate-limits';
+import { holdFor, replacesHold } from '../adapters/claude-code/rate-limits';
+import type { HoldRequest } from '../bus/destinations';
 
 export const SWEEP_ALARM = 'switchboard/sweep';
 
@@ -81,12 +82,18 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
         // A new session is an agent: broadcast reaches it, and the popup can address it.
         if (session.events === 1) await directory.noteAgent(session.address);
         const hold = holdFor(event, session.address);
-        if (hold) await bus.hold(hold);
+        if (hold) await holdAgent(hold);
       },
+      hold: (request) => holdAgent(request),
       reachable: () => void bus.reachable(bus.destinations().map((d) => d.address).filter((a) => a.startsWith('api:') || a.startsWith('claude-code:'))),
     },
     log: console.warn,
   });
+  /** A rate-limit hold, from a hook event or the host; a pause that still runs is not replaced by a backoff. */
+  const holdAgent = async (request: HoldRequest) => {
+    const current = bus.destinations().find((d) => d.address === request.address)?.hold;
+    if (replacesHold(current, request, systemClock.now())) await bus.hold(request);
+  };
   const bus: Bus = new Bus({
     store: new DexieBusStore(db),
     clock: systemClock,
