@@ -1,7 +1,7 @@
 import { appendFile, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UsageMonitor } from '../../../native-host/claude-code/usage-monitor';
 import { DEFAULT_THRESHOLDS, type LimitHold, type UsageAlert } from '../../../native-host/claude-code/usage';
 import { SESSION, assistantLine, rateLimitLine } from './fixtures/transcript-lines';
@@ -165,7 +165,7 @@ describe('the usage monitor in the daemon', () => {
       const monitor = await open();
       monitor.hook({ session_id: 'other', hook_event_name: 'StopFailure', error: 'rate_limit', last_assistant_message: 'API Error: Request rejected (429)' }, NOW);
       expect(holds).toEqual([]);
-      expect(alerts.map((a) => a.kind)).toEqual(['rate-limited']);
+      await vi.waitFor(() => expect(alerts.map((a) => a.kind)).toEqual(['rate-limited'])); // once it is in the history
       monitor.statusLine({ rate_limits: { five_hour: { used_percentage: 100, resets_at: Math.floor(NOW / 1000) + 600 } } });
       expect(holds).toEqual([expect.objectContaining({ sessionId: 'other', strategy: 'session_pause', until: NOW + 600_000 })]);
       monitor.hook({ session_id: 'other', hook_event_name: 'Stop' }, NOW + 1_000);
