@@ -209,6 +209,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       await shims.close();
       await api.close();
       await saveHookCopies();
+      await usage.settled();
       await Promise.all([journal.close(), inbox.close()]);
       await rm(files.pid, { force: true });
     },

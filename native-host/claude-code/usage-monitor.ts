@@ -92,6 +92,8 @@ export class UsageMonitor {
   private alertState: AlertState = INITIAL_ALERT_STATE;
   private limitState: SessionLimitsState = INITIAL_LIMITS_STATE;
   private limitWrites: Promise<void> = Promise.resolve();
+  /** the rate-limit alerts raised from hook events and status lines, on their way to the history */
+  private raising: Promise<void> = Promise.resolve();
   private refreshing: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly dir: string;
@@ -203,6 +205,12 @@ export class UsageMonitor {
     this.alertState = evaluation.state;
     if (evaluation.raised.length || evaluation.cleared.length) await this.saveAlertState();
     await this.raise(evaluation.raised);
+    await this.settled();
+  }
+
+  /** Resolves once every alert raised so far has been handed on and the limit state saved (the daemon's stop waits for it). */
+  async settled(): Promise<void> {
+    await Promise.all([this.raising, this.limitWrites]);
   }
 
   /** Keeps the alerts in the history, then hands each to the daemon. */
@@ -220,7 +228,8 @@ export class UsageMonitor {
     for (const hold of update.holds) this.options.onHold?.(hold);
     const now = this.now();
     const newly = Object.values(update.state.sessions).filter((s) => !(s.sessionId in before.sessions));
-    void this.raise(newly.map((limited) => this.limitAlert(limited, now)));
+    const alerts = newly.map((limited) => this.limitAlert(limited, now));
+    if (alerts.length) this.raising = Promise.all([this.raising, this.raise(alerts)]).then(() => undefined);
     const text = JSON.stringify(update.state);
     this.limitWrites = this.limitWrites
       .catch(() => {})

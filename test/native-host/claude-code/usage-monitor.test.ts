@@ -161,6 +161,31 @@ describe('the usage monitor in the daemon', () => {
       expect(monitor.report().rateLimited).toEqual([]);
     });
 
+    it("pauses a subscriber's session until the reset time the real CLI wrote, and probes an API key's 429, which has none", async () => {
+      const fixtures = resolve(import.meta.dirname, 'fixtures/transcripts');
+      const subscriber = join(home, 'cd3c7ed2-b435-467c-a72d-13499c0f8403.jsonl');
+      await copyFile(join(fixtures, 'rate-limit-subscriber-five-hour.jsonl'), subscriber);
+      const apiKey = join(home, '183460bd-38a0-4d59-b43f-4c2dbacb9b9a.jsonl');
+      await copyFile(join(fixtures, 'rate-limit-429.jsonl'), apiKey);
+      now = Date.parse('2026-11-21T05:30:00Z'); // half a minute after the subscriber's 429
+      const monitor = await open();
+      monitor.track(subscriber);
+      await monitor.refresh();
+      expect(holds).toEqual([
+        {
+          sessionId: 'cd3c7ed2-b435-467c-a72d-13499c0f8403',
+          strategy: 'session_pause',
+          until: Date.parse('2026-11-21T07:46:34Z'),
+          reason: "Claude Code hit a rate limit: You've hit your 5-hour limit · resets 7:46am (UTC); resets 2026-11-21T07:46:34.000Z",
+        },
+      ]);
+      now = Date.parse('2026-11-21T03:22:00Z');
+      const other = await UsageMonitor.open({ home: join(home, 'other'), now: () => now, onAlert: () => {}, onHold: (h) => holds.push(h), log: () => {} });
+      other.track(apiKey);
+      await other.refresh();
+      expect(holds[1]).toMatchObject({ sessionId: '183460bd-38a0-4d59-b43f-4c2dbacb9b9a', strategy: 'exponential_backoff' });
+    });
+
     it('notes the StopFailure the hub holds on itself, and pauses it when the status line knows the reset', async () => {
       const monitor = await open();
       monitor.hook({ session_id: 'other', hook_event_name: 'StopFailure', error: 'rate_limit', last_assistant_message: 'API Error: Request rejected (429)' }, NOW);
@@ -170,6 +195,8 @@ describe('the usage monitor in the daemon', () => {
       expect(holds).toEqual([expect.objectContaining({ sessionId: 'other', strategy: 'session_pause', until: NOW + 600_000 })]);
       monitor.hook({ session_id: 'other', hook_event_name: 'Stop' }, NOW + 1_000);
       expect(monitor.report().rateLimited).toEqual([]);
+      await monitor.settled(); // usage/limits.json written before the folder goes
+      expect(JSON.parse(await readFile(join(home, 'usage', 'limits.json'), 'utf8'))).toMatchObject({ version: 1, sessions: {} });
     });
   });
 });

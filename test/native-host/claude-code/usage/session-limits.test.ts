@@ -23,6 +23,7 @@ const event = (over: Partial<RateLimitEvent> = {}): RateLimitEvent => ({
   status: 429,
   text: TEXT,
   resetsAt: null,
+  limit: null,
   cwd: '/w',
   ...over,
 });
