@@ -13,7 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { defaultHome, loadConfig, loadConfigWithOrigin, paths } from './config';
+import { defaultHome, loadConfig, loadConfigWithOrigin, paths, pricesFilePath } from './config';
+import { readPriceFile } from './claude-code/usage/prices';
 import { realProbes, runDoctor, type Check } from './doctor';
 import { BROWSERS, installHost, uninstallHost, type BrowserName, type InstallReport } from './install';
 import { apiRequest, resolveApi, unreachable } from './api-client';
@@ -397,7 +398,9 @@ const COMMANDS: Command[] = [
     name: 'config',
     summary: 'print the effective configuration and where it came from',
     usage: 'switchboard config',
-    description: 'Prints <home>/config.json merged over the defaults, and which settings the file gives. Every key is documented in native-host/config.ts.',
+    description:
+      'Prints <home>/config.json merged over the defaults, and which settings the file gives. Every key is documented in native-host/config.ts. ' +
+      'Fails, naming the file and the field, when claudeCode.pricesFile names a price file that cannot be used.',
     options: {},
     async run(_values, _positionals, { io, home }) {
       const { config, file, found, fromFile } = loadConfigWithOrigin(home);
@@ -407,6 +410,16 @@ const COMMANDS: Command[] = [
           : `# ${file} does not exist: every setting is a default`,
       );
       io.out(JSON.stringify(config, null, 2));
+      // The price file is read by the daemon, which prices with the bundled table when it is wrong: say so here.
+      const prices = pricesFilePath(home, config);
+      if (prices !== undefined) {
+        try {
+          readPriceFile(prices);
+        } catch (error) {
+          io.err(`switchboard config: claudeCode.pricesFile: ${(error as Error).message}`);
+          return 1;
+        }
+      }
       return 0;
     },
   },

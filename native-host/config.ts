@@ -12,17 +12,20 @@
  *   bin/switchboard-host   the launcher the browsers' manifests point at (.bat on Windows)
  *   manifests/      Windows only: the manifest files the registry keys point at
  *   installed.json  exactly what `switchboard host install` wrote, so uninstall removes exactly that
+ *   usage/          the Claude Code usage monitor's records, transcript offsets, alerts and their history
+ *   spool/          Claude Code hook events kept while the daemon did not answer
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { isAgentAddress } from '../src/protocol/address';
 import { ValidationError, fieldPath } from '../src/protocol/envelope';
 import { EXTENSION_ID, FIREFOX_ADDON_ID } from '../src/extension-identity';
 import { WebhookConfig } from './webhooks';
+import { AlertThresholds } from './claude-code/usage/alerts';
 
 // ---------------------------------------------------------------------------------------------
 // The schema. `prefault` (not `default`) so a missing section is parsed and gets its own defaults.
@@ -104,6 +107,35 @@ export const ExtensionsConfig = section({
     .default([FIREFOX_ADDON_ID]),
 });
 
+export const ClaudeCodeConfig = section({
+  /**
+   * When the usage monitor raises an alert (stored, shown in `GET /usage`, sent to the webhooks
+   * that choose `alert`); null turns one off. `tokenPercent`: the 5-hour block's tokens against the
+   * estimated (P90) limit, default 80 (used only without Claude Code's own numbers);
+   * `sessionHours`: hours into the 5-hour block, default 4.5; `costPerBlockUsd`: the block's cost in
+   * USD, default 50; `rateLimitPercent`: Claude Code's own 5-hour or weekly use (statusLine
+   * rate_limits), default 90.
+   */
+  alerts: AlertThresholds.prefault({}),
+  /**
+   * Your own price table, in the shape of the bundled native-host/claude-code/usage/prices.json; it
+   * wins model by model (a new model, a price change). An absolute path, or relative to the home
+   * folder. Default null: the bundled prices only. A file that cannot be read or is wrong is named
+   * with the bad field in the daemon's log, in `GET /usage` and by `switchboard config`; the daemon
+   * then prices with the bundled table, since costs are estimates and messages must still flow.
+   */
+  pricesFile: z.string({ error: 'expected the path of a price file, or null for the bundled prices' }).min(1, { error: 'expected the path of a price file, or null for the bundled prices' }).nullable().default(null),
+  /**
+   * Whether a Claude Code session that has exited is resumed (`claude --resume <session> -p …`, in
+   * its folder, in the background) when mail waits for it — its held messages after a rate limit
+   * resets, or a message sent to it after it ended. Default false: only sessions still running are
+   * woken, and mail for an ended one waits until it runs again.
+   */
+  resumeExited: z.boolean({ error: 'expected true or false' }).default(false),
+  /** The `claude` command `resumeExited` runs: a name on the daemon's PATH or an absolute path. Default `claude`. */
+  command: z.string({ error: 'expected the claude command: a name on PATH or an absolute path' }).min(1, { error: 'expected the claude command: a name on PATH or an absolute path' }).default('claude'),
+});
+
 export const HostConfig = section({
   /** This machine's name in addresses (`api:<device>/<client>`). Default `local`. */
   device: z
@@ -116,6 +148,8 @@ export const HostConfig = section({
   /** Outbound notifications, each `{url, format, events, topic?, secret?}` (native-host/webhooks.ts). Default none. */
   webhooks: z.array(WebhookConfig, { error: 'expected a list of webhooks' }).default([]),
   extensions: ExtensionsConfig.prefault({}),
+  /** Claude Code sessions: usage alerts, prices, recovery after a rate limit. */
+  claudeCode: ClaudeCodeConfig.prefault({}),
 });
 export type HostConfig = z.output<typeof HostConfig>;
 /** What config.json may hold: every key optional. */
@@ -176,6 +210,13 @@ function safeUserName(): string {
   } catch {
     return 'user';
   }
+}
+
+/** `claudeCode.pricesFile` as a path (a relative one is in the home folder); undefined for none. */
+export function pricesFilePath(home: string, config: HostConfig): string | undefined {
+  const file = config.claudeCode.pricesFile;
+  if (file === null) return undefined;
+  return isAbsolute(file) ? file : join(home, file);
 }
 
 // ---------------------------------------------------------------------------------------------

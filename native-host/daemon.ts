@@ -10,7 +10,7 @@
  */
 import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { ensureHome, loadConfig, paths, type HostConfig } from './config';
+import { ensureHome, loadConfig, paths, pricesFilePath, type HostConfig } from './config';
 import { Journal } from './journal';
 import { Inbox } from './inbox';
 import { Host } from './host';
@@ -23,6 +23,8 @@ import type { InboundRecord } from '../src/protocol/native';
 import { parseOrThrow, ValidationError } from '../src/protocol/envelope';
 import { drainSpool, RejectedPayload } from './claude-code/spool';
 import { UsageMonitor } from './claude-code/usage-monitor';
+import { SessionResumer } from './claude-code/resume';
+import { HookCopies } from './claude-code/hook-copies';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -86,6 +88,8 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
   let metrics: HostMetrics;
   let webhooks: Webhooks;
   let usage: UsageMonitor;
+  const hookCopies = new HookCopies();
+  const hookCopiesFile = join(files.journal, 'hook-copies.json');
   try {
     await mkdir(files.journal, { recursive: true, mode: 0o700 });
     const onWarning = (text: string) => log(`warning: ${text}`);
@@ -103,9 +107,18 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
     usage = await UsageMonitor.open({
       home,
       log,
-      onAlert: (alert) => void host.alert(alert.severity === 'critical' ? 'critical' : 'warning', alert.text).catch((error) => log(`could not raise an alert: ${error.message}`)),
+      thresholds: config.claudeCode.alerts,
+      pricesFile: pricesFilePath(home, config),
+      onAlert: (alert) => void host.alert(alert.severity, alert.text).catch((error) => log(`could not raise an alert: ${error.message}`)),
+      // A rate-limited session: its deliveries wait in the hub until the reset (or a probe gets through).
+      onHold: (hold) =>
+        void host
+          .holdAgent({ address: `claude-code:${config.device}/${hold.sessionId}`, strategy: hold.strategy, reason: hold.reason, ...(hold.until !== undefined ? { until: hold.until } : {}) })
+          .catch((error: Error) => log(`could not hold the rate-limited session ${hold.sessionId}: ${error.message}`)),
     });
     const monitor = usage;
+    await hookCopies.load(hookCopiesFile, (line) => log(`warning: ${line}`));
+    const resumer = new SessionResumer({ enabled: config.claudeCode.resumeExited, command: config.claudeCode.command, logDir: join(home, 'logs'), log });
     host = new Host({
       journal,
       inbox,
@@ -115,8 +128,11 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       answersFile: join(files.journal, 'awaiting-answers.json'),
       directoryFile: join(files.journal, 'hub-directory.json'),
       log,
-      onHook: (payload) => {
-        monitor.track(payload.transcript_path);
+      hookCopies,
+      onEndedSessionMail: (sessionId) => resumer.resume(sessionId),
+      onHook: (payload, receivedAt) => {
+        monitor.hook(payload, receivedAt);
+        resumer.track(payload.session_id, payload.cwd);
         // A turn's usage is in its transcript once it ends.
         if (payload.hook_event_name === 'Stop' || payload.hook_event_name === 'StopFailure' || payload.hook_event_name === 'SessionEnd') {
           void monitor.refresh().catch((error) => log(`usage refresh failed: ${error.message}`));
@@ -157,19 +173,23 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
   // Hook events spooled while no daemon answered: taken now, and every few seconds (a hook that
   // timed out under load spools too).
   const spool = join(home, 'spool');
+  const saveHookCopies = () => hookCopies.save(hookCopiesFile).catch((error: Error) => log(`warning: could not save ${hookCopiesFile}: ${error.message}`));
   const drain = () =>
     drainSpool(
       spool,
-      async (payload, receivedAt) => {
+      async (payload, receivedAt, pid) => {
         try {
-          await host.hook(payload, receivedAt);
+          await host.hook(payload, receivedAt, { hookPid: pid });
         } catch (error) {
           if (error instanceof ValidationError) throw new RejectedPayload(error.message);
           throw error;
         }
       },
       { warn: (line) => log(`warning: ${line}`) },
-    ).catch((error: Error) => log(`spool drain failed: ${error.message}`));
+    )
+      .catch((error: Error) => log(`spool drain failed: ${error.message}`))
+      // What was taken is remembered across a restart, so a copy spooled meanwhile is still known.
+      .then(() => saveHookCopies());
   void drain();
   const draining = setInterval(() => void drain(), SPOOL_DRAIN_MS);
   draining.unref();
@@ -194,6 +214,8 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       await webhooks.close();
       await shims.close();
       await api.close();
+      await saveHookCopies();
+      await usage.settled();
       await Promise.all([journal.close(), inbox.close()]);
       await rm(files.pid, { force: true });
     },

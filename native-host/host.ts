@@ -17,10 +17,12 @@ import type { Envelope } from '../src/protocol/envelope';
 const isSession = (address: string) => address.startsWith('claude-code:');
 import { AgentAddress } from '../src/protocol/address';
 import { MessageId } from '../src/protocol/envelope';
+import { HoldRequest } from '../src/bus/destinations';
 import type { Journal } from './journal';
 import type { Inbox } from './inbox';
-import { HostBusyError, NotFoundError, type HookAnswer, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from './ports';
+import { HostBusyError, NotFoundError, type HookAnswer, type HookOrigin, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from './ports';
 import type { HostMetrics } from './metrics';
+import type { HookCopies } from './claude-code/hook-copies';
 
 /** A connected hub, as the host sees it: frames out, frames in. */
 export interface HubConnection {
@@ -48,7 +50,9 @@ export interface HostOptions {
   /** mail waits for a session that has ended (config claudeCode.resumeExited decides what to do) */
   onEndedSessionMail?: (sessionId: string) => void;
   /** told of every hook event the host takes (the usage monitor follows transcripts with it) */
-  onHook?: (payload: HookPayload) => void;
+  onHook?: (payload: HookPayload, receivedAt: number) => void;
+  /** drops the second copy of a hook event that was posted and then spooled too; default: every copy is taken */
+  hookCopies?: HookCopies;
   /** refuse new records (HostBusyError) while the journal holds this many bytes; default unlimited */
   maxJournalBytes?: number;
   metrics?: HostMetrics;
@@ -159,13 +163,19 @@ export class Host implements HostCore {
     return sent;
   }
 
-  async hook(input: unknown, receivedAt = this.now(), origin: { pid?: number } = {}): Promise<HookAnswer> {
+  async hook(input: unknown, receivedAt = this.now(), origin: HookOrigin = {}): Promise<HookAnswer> {
     const payload = parseOrThrow(HookPayload, input, 'hook event');
-    await this.append({ type: 'hook', event: { id: newMessageId(), receivedAt, payload } });
-    if (origin.pid !== undefined && Number.isSafeInteger(origin.pid) && origin.pid > 1) this.noteSessionPid(origin.pid, payload.session_id);
+    const journal = async () => void (await this.append({ type: 'hook', event: { id: newMessageId(), receivedAt, payload } }));
+    const taken = this.options.hookCopies ? await this.options.hookCopies.take(origin.hookPid, payload, receivedAt, journal) : (await journal(), true);
+    if (!taken) {
+      // Its first copy was journaled, and its answer already given (or lost with the hook that timed out).
+      this.log(`dropped the second copy of a ${payload.hook_event_name} hook event of session ${payload.session_id} (hook process ${origin.hookPid})`);
+      return {};
+    }
+    if (origin.claudePid !== undefined && Number.isSafeInteger(origin.claudePid) && origin.claudePid > 1) this.noteSessionPid(origin.claudePid, payload.session_id);
     this.options.metrics?.hookEvent(payload.hook_event_name);
     this.emit({ type: 'hook', sessionId: payload.session_id, event: payload.hook_event_name, at: receivedAt });
-    this.options.onHook?.(payload);
+    this.options.onHook?.(payload, receivedAt);
     const session = this.sessionAddress(payload.session_id);
     if (!session) return {};
     const name = payload.hook_event_name;
@@ -327,6 +337,20 @@ export class Host implements HostCore {
     const at = this.now();
     this.emit({ type: 'alert', severity, text, at });
     await this.submit({ from: `api:${this.options.device}/switchboard-usage`, to: 'extension:local/popup', kind: 'status', body: text, ttl: 'long', priority: severity === 'critical' ? 'high' : 'normal' });
+  }
+
+  /**
+   * Asks the hub to hold an agent (HoldRequest: address, strategy, reason, until…): journaled like a
+   * message, so it reaches the hub even when the browser starts later. The usage monitor holds a
+   * Claude Code session that hit a rate limit, until its reset when it knows it. Throws
+   * ValidationError naming the field, journaling nothing, for a hold the bus could not apply.
+   */
+  async holdAgent(input: unknown): Promise<HoldRequest> {
+    const hold = parseOrThrow(HoldRequest, input, 'hold');
+    await this.append({ type: 'hold', hold });
+    const until = hold.until === undefined ? '' : ` until ${new Date(hold.until).toISOString()}`;
+    this.log(`asked the hub to hold ${hold.address} (${hold.strategy}${until}): ${hold.reason}`);
+    return hold;
   }
 
   async present(address: string): Promise<void> {

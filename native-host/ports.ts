@@ -21,6 +21,14 @@ export interface InboxMessage {
 /** What a hook prints for Claude Code (its JSON output); empty when there is nothing to say. */
 export type HookAnswer = Record<string, unknown>;
 
+/** Where a hook event came from, as far as its hook script says. */
+export interface HookOrigin {
+  /** the hook process (its spool file is named by it too) */
+  hookPid?: number;
+  /** the Claude Code process that ran the hook */
+  claudePid?: number;
+}
+
 export type HostEvent =
   | { type: 'message-in'; messageId: string; from: string; to: string[]; kind: string; at: number }
   | { type: 'message-out'; messageId: string; recipient: string; kind: string; at: number }
@@ -51,10 +59,12 @@ export interface HostCore {
   /**
    * Journals a Claude Code hook event for the hub (its payload validated: session_id and
    * hook_event_name at least) and resolves with what the hook should print for Claude Code.
-   * `receivedAt` is when the event happened, for one replayed from the spool. `origin.pid` is the
-   * Claude Code process that ran the hook, when the hook says.
+   * `receivedAt` is when the event happened, for one replayed from the spool. `origin.hookPid` is
+   * the id of the hook process that sent it, which tells a second copy of one event (posted, then
+   * spooled because the answer came too late): that copy is dropped and answered `{}`.
+   * `origin.claudePid` is the Claude Code process that ran the hook, when the hook says.
    */
-  hook(payload: unknown, receivedAt?: number, origin?: { pid?: number }): Promise<HookAnswer>;
+  hook(payload: unknown, receivedAt?: number, origin?: HookOrigin): Promise<HookAnswer>;
   /**
    * For the asyncRewake hook of an idle session: waits for mail for the payload's session and
    * resolves with the text to wake it with, or undefined when the wait ends without mail.

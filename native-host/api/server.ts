@@ -12,7 +12,12 @@
  *   GET  /health/live         200 while the process serves
  *   GET  /health/ready        200 when the hub is connected and the journal writable, else 503
  *   GET  /metrics             Prometheus text (metrics.ts)
- *   POST /hooks               a Claude Code hook event → the hook's output (claude-code/)
+ *   POST /hooks               a Claude Code hook event → the hook's output (claude-code/); the hook
+ *                             process's id in X-Switchboard-Hook-Pid, for a copy it may spool too
+ *   POST /hooks/wait          an idle session's asyncRewake hook waits for mail
+ *   POST /hooks/statusline    Claude Code's status line input (rate_limits) for the usage monitor
+ *   GET  /usage               the usage monitor's report: blocks, limits, alerts and their history,
+ *                             the thresholds in effect, the rate-limited sessions
  *   /agent/…, /recovery/status for the MCP server and the recovery view (agent-routes.ts)
  *
  * Errors are `{"error": "<what was wrong>"}`: 400 bad input (naming the field), 401, 404, 405
@@ -33,6 +38,7 @@ import { agentRoutes } from './agent-routes';
 import { HttpError, readJsonBody, refuseUpgrade, sendError, sendJson } from './http-io';
 import { idempotentMessageId } from './idempotency';
 import { DEFAULT_RATE_LIMIT, RateLimiter } from './rate-limit';
+import { HOOK_PID_HEADER, hookPid } from '../claude-code/hook-copies';
 
 export interface ApiOptions {
   core: HostCore;
@@ -125,9 +131,13 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   /** A Claude Code hook event (the hook script posts its stdin); answered with what the hook prints. */
   const hook: Route = async (request, response) => {
-    // The hook script says which Claude Code process ran it (its parent): the MCP server finds its session by it.
-    const pid = Number(request.headers['x-claude-pid']);
-    const answer = await core.hook(await readJsonBody(request, maxBodyBytes), undefined, Number.isSafeInteger(pid) ? { pid } : {});
+    // The hook script says which hook process sent it (a late copy it spools too is dropped) and
+    // which Claude Code process ran it (the MCP server finds its session by it).
+    const claudePid = Number(request.headers['x-claude-pid']);
+    const answer = await core.hook(await readJsonBody(request, maxBodyBytes), undefined, {
+      hookPid: hookPid(request.headers[HOOK_PID_HEADER]),
+      ...(Number.isSafeInteger(claudePid) ? { claudePid } : {}),
+    });
     sendJson(response, 200, answer);
   };
 

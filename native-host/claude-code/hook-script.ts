@@ -100,7 +100,9 @@ EOF
  * - Posts it to `/hooks`; on success prints the answer (hook output JSON) and exits 0.
  * - When that fails (daemon down, slow, refusing), moves the event into `spool/<ns>-<pid>.json` —
  *   written whole under a dot-name first, so no partial file ever has a `.json` name — and exits 0
- *   printing nothing: a hook must never stop Claude Code's work.
+ *   printing nothing: a hook must never stop Claude Code's work. The POST carries the same pid
+ *   (`X-Switchboard-Hook-Pid`, no extra process), so when a POST that timed out had reached the
+ *   daemon after all, the daemon knows the spooled file for a copy and drops it (hook-copies.ts).
  * - `--wait` (the asyncRewake Stop hook): long-polls `/hooks/wait` with the same payload; when the
  *   daemon answers with text (mail for this session) prints it on stderr and exits 2, which wakes the
  *   session; otherwise exits 0 silently. Never spools: the event itself went with the first Stop hook.
@@ -150,9 +152,11 @@ if [ "\${1-}" = --wait ]; then
   printf '%s\\n' "$answer" >&2
   exit 2
 fi
-# The Claude Code process that runs this hook is its parent: Switchboard's MCP server, which that
-# process starts too, finds its session by it.
-if answer=$(post /hooks ${POST_MAX_SECONDS} -H "X-Claude-Pid: \${CLAUDE_PID:-$PPID}"); then
+# The hook's own pid names this event in the POST and in the spool file alike: a POST that reached
+# the daemon but answered too late is spooled too, and the daemon drops that second copy
+# (hook-copies.ts). The Claude Code process that runs this hook is its parent: Switchboard's MCP
+# server, which that process starts too, finds its session by it.
+if answer=$(post /hooks ${POST_MAX_SECONDS} -H "X-Switchboard-Hook-Pid: $$" -H "X-Claude-Pid: \${CLAUDE_PID:-$PPID}"); then
   rm -f "$incoming"
   [ -z "$answer" ] || printf '%s\\n' "$answer"
   exit 0

@@ -22,7 +22,12 @@ export class RejectedPayload extends Error {
   }
 }
 
-export type Deliver = (payload: unknown, receivedAt: number) => Promise<void>;
+/**
+ * Takes one spooled event: `receivedAt` is when the hook spooled it (ms), `pid` the hook process's id
+ * from the file's name (undefined for a file named otherwise), which tells a copy of an event whose
+ * POST reached the daemon after all (hook-copies.ts).
+ */
+export type Deliver = (payload: unknown, receivedAt: number, pid: number | undefined) => Promise<void>;
 
 export interface DrainOptions {
   /** one line per file moved to `bad/`; default console.warn */
@@ -38,8 +43,8 @@ export interface DrainResult {
   stoppedBy?: Error;
 }
 
-/** `<19 digits>-<pid>.json`: the hook names its files after the time it spooled them, in ns. */
-const SPOOLED_NAME = /^(\d{19})-\d+\.json$/;
+/** `<19 digits>-<pid>.json`: the hook names its files after the time it spooled them, in ns, and its pid. */
+const SPOOLED_NAME = /^(\d{19})-(\d{1,10})\.json$/;
 
 /** Per folder: the drain running now, and at most one more queued behind it. */
 const drains = new Map<string, { running: Promise<DrainResult>; queued?: Promise<DrainResult> }>();
@@ -106,7 +111,7 @@ async function drainOnce(dir: string, deliver: Deliver, warn: (line: string) => 
       continue;
     }
     try {
-      await deliver(payload, await receivedAt(file, name));
+      await deliver(payload, await receivedAt(file, name), pidOf(name));
     } catch (error) {
       if (error instanceof RejectedPayload) {
         result.bad.push(await moveToBad(dir, name, `refused: ${error.message}`, warn));
@@ -128,6 +133,12 @@ async function receivedAt(file: string, name: string): Promise<number> {
   const match = SPOOLED_NAME.exec(name);
   if (match) return Math.floor(Number(BigInt(match[1]) / 1_000_000n));
   return Math.floor((await stat(file)).mtimeMs);
+}
+
+/** The hook process's id in a spool file's name. */
+function pidOf(name: string): number | undefined {
+  const match = SPOOLED_NAME.exec(name);
+  return match ? Number(match[2]) : undefined;
 }
 
 async function moveToBad(dir: string, name: string, reason: string, warn: (line: string) => void): Promise<string> {

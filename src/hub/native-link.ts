@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import { Reassembler } from '../protocol/chunking';
 import { HostFrame, NATIVE_HOST_NAME, type HubFrame, type HookEvent, type InboundRecord, type NativeLinkStatus } from '../protocol/native';
 import { ValidationError, type Envelope } from '../protocol/envelope';
+import type { HoldRequest } from '../bus/destinations';
 
 /** The part of a runtime.Port the link uses, so tests can give it a fake. */
 export interface NativePort {
@@ -30,6 +31,8 @@ export interface InboundSink {
   confirmDelivered(messageId: string, recipient: string): Promise<unknown>;
   /** a Claude Code hook event, for the hub's event store */
   hookEvent(event: HookEvent): Promise<unknown>;
+  /** the host asks to hold one of its agents (bus.hold: throws ValidationError for a hold it cannot apply) */
+  hold(request: HoldRequest): Promise<unknown>;
   /** the host's agents can be reached again: retry what waits for them now */
   reachable(): void;
 }
@@ -183,13 +186,28 @@ export class NativeLink {
    */
   private async commit(record: InboundRecord): Promise<{ status: 'stored' } | { status: 'refused'; reason: string } | { status: 'failed'; error: string }> {
     try {
-      if (record.type === 'message') {
-        await this.options.sink.send(record.message);
-        await this.options.sink.noteAgent(record.message.from);
-      } else if (record.type === 'ack') await this.options.sink.ack(record.messageId, record.recipient);
-      else if (record.type === 'hook') await this.options.sink.hookEvent(record.event);
-      else if (record.type === 'delivered') await this.options.sink.confirmDelivered(record.messageId, record.recipient);
-      else await this.options.sink.noteAgent(record.address);
+      const { sink } = this.options;
+      switch (record.type) {
+        case 'message':
+          await sink.send(record.message);
+          await sink.noteAgent(record.message.from);
+          break;
+        case 'ack':
+          await sink.ack(record.messageId, record.recipient);
+          break;
+        case 'hook':
+          await sink.hookEvent(record.event);
+          break;
+        case 'delivered':
+          await sink.confirmDelivered(record.messageId, record.recipient);
+          break;
+        case 'agent':
+          await sink.noteAgent(record.address);
+          break;
+        case 'hold':
+          await sink.hold(record.hold);
+          break;
+      }
       return { status: 'stored' };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

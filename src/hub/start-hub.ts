@@ -21,7 +21,8 @@ import { NativeLink } from './native-link';
 import { EVENTS_DB_NAME, EventsDb } from '../storage/events-db';
 import { DEFAULT_EVENT_RETENTION_MS, HookEventStore } from '../adapters/claude-code/event-store';
 import { DirectoryFeed } from './directory-feed';
-import { holdFor, resumeRequest } from '../adapters/claude-code/rate-limits';
+import { holdFor, replacesHold, resumeRequest } from '../adapters/claude-code/rate-limits';
+import type { HoldRequest } from '../bus/destinations';
 
 export const SWEEP_ALARM = 'switchboard/sweep';
 
@@ -83,9 +84,14 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
         if (session.events === 1) await directory.noteAgent(session.address);
         const hold = holdFor(event, session.address);
         if (hold) {
-          await bus.hold(hold);
+          await holdAgent(hold);
+          // The interrupted turn: a message to carry on, waiting first in the held queue (the hold's probe).
           await bus.send(resumeRequest(event, session.address));
         }
+        feed.changed();
+      },
+      hold: async (request) => {
+        await holdAgent(request);
         feed.changed();
       },
       reachable: () => {
@@ -96,6 +102,11 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
     },
     log: console.warn,
   });
+  /** A rate-limit hold, from a hook event or the host; a pause that still runs is not replaced by a backoff. */
+  const holdAgent = async (request: HoldRequest) => {
+    const current = bus.destinations().find((d) => d.address === request.address)?.hold;
+    if (replacesHold(current, request, systemClock.now())) await bus.hold(request);
+  };
   const bus: Bus = new Bus({
     store: new DexieBusStore(db),
     clock: systemClock,

@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import { AgentAddress } from './address';
 import { Envelope, MessageId, SendRequest } from './envelope';
+import { HoldRequest } from '../bus/destinations';
 
 export const NATIVE_HOST_NAME = 'dev.switchboard.host';
 
@@ -41,7 +42,7 @@ export const HookEvent = z.strictObject({
 });
 export type HookEvent = z.infer<typeof HookEvent>;
 
-/** One record of the host's inbound journal: a message from outside, or an ack from one of its agents. */
+/** One record of the host's inbound journal: a message from outside, an ack from one of its agents, a hook event, a hold… */
 export const InboundRecord = z.discriminatedUnion('type', [
   /** a Claude Code hook event, for the hub's event store (never a bus message) */
   z.strictObject({ type: z.literal('hook'), event: HookEvent }),
@@ -51,6 +52,11 @@ export const InboundRecord = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('delivered'), messageId: MessageId, recipient: AgentAddress }),
   /** an agent the host serves is present (a WebSocket client connected): broadcast reaches it */
   z.strictObject({ type: z.literal('agent'), address: AgentAddress }),
+  /**
+   * the host asks the bus to hold one of its agents (a Claude Code session that hit a rate limit,
+   * until its reset when the host knows it); it replaces any hold the agent has
+   */
+  z.strictObject({ type: z.literal('hold'), hold: HoldRequest }),
 ]);
 export type InboundRecord = z.infer<typeof InboundRecord>;
 

@@ -90,6 +90,38 @@ describe('holds in the bus', () => {
     expect(bus.destinations().find((d) => d.address === TAB)!.hold).toBeUndefined();
   });
 
+  it("a later hold replaces the one in force: a pause until a reset learnt later replaces a backoff, and ends by itself", async () => {
+    const { make, scripted, clock, advance } = busFixture();
+    const bus = make();
+    await bus.start();
+    await bus.settled();
+    scripted.script = () => ({ status: 'retry', reason: 'rate limited' });
+    await bus.hold({ address: TAB, strategy: 'exponential_backoff', reason: 'StopFailure rate_limit' });
+    const id = (await bus.send({ from: SENDER, to: TAB, body: 'after the limit' })).id;
+    await advance(5_000);
+    expect(scripted.calls).toHaveLength(1); // the backoff's first probe, refused
+    expect(bus.destinations().find((d) => d.address === TAB)!.hold).toMatchObject({ strategy: 'exponential_backoff', probes: 1 });
+
+    const resetAt = clock.now() + 600_000;
+    await bus.hold({ address: TAB, strategy: 'session_pause', reason: 'reset known from the transcript', until: resetAt });
+    const record = bus.destinations().find((d) => d.address === TAB)!;
+    expect(record.hold).toEqual({ strategy: 'session_pause', reason: 'reset known from the transcript', since: clock.now(), until: resetAt, probes: 0 });
+    expect(record.history.filter((e) => e.event === 'held').map((e) => e.note)).toEqual([
+      'exponential_backoff: StopFailure rate_limit',
+      `session_pause: reset known from the transcript until ${new Date(resetAt).toISOString()}`,
+    ]);
+
+    // No more probes while paused, however long the backoff would have waited.
+    scripted.script = () => ({ status: 'delivered' });
+    await advance(600_000 - 1_000);
+    expect(scripted.calls).toHaveLength(1);
+    await advance(1_000);
+    await bus.settled();
+    expect(scripted.calls).toHaveLength(2);
+    expect((await bus.status(id))!.deliveries[0].state).toBe('delivered');
+    expect(bus.destinations().find((d) => d.address === TAB)!.hold).toBeUndefined();
+  });
+
   it('graceful_degradation: waiting and new messages go to the fallback; after release, to the destination again', async () => {
     const { make, scripted } = busFixture();
     const bus = make();

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClaudeHome, type ClaudeHome } from '../support/claude-cli';
 import { requestText, startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic';
+import { UsageMonitor } from '../../native-host/claude-code/usage-monitor';
+import type { LimitHold } from '../../native-host/claude-code/usage';
 
 const LIFECYCLE = ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop'] as const;
 
@@ -194,6 +196,39 @@ describe('the real claude CLI against the fake Messages API', () => {
     // Not the API's msg_ id: a synthetic line has a UUID of its own.
     expect(failure[0].message.id).not.toMatch(/^msg_/);
   }, 60_000);
+
+  it("writes a subscriber's 429 with its reset time, which the usage monitor makes a pause until then; an API key's 429 has none, so it is probed", async () => {
+    // Whole seconds: the reset header is epoch seconds.
+    const resetAt = new Date(Math.floor(Date.now() / 1000) * 1000 + 2 * 3_600_000);
+    const limited = { kind: 'rate_limit', retryAfterSeconds: 7_200, resetAt, claim: 'five_hour' } as const;
+    const holds: LimitHold[] = [];
+    const monitor = await UsageMonitor.open({ home: scratch, onAlert: () => {}, onHold: (hold) => void holds.push(hold), log: () => {} });
+
+    // Signed in to a subscription (no API key): the CLI reads the unified rate-limit headers.
+    claude = await createClaudeHome({ apiUrl: api.url, env: { ANTHROPIC_API_KEY: '', CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-switchboard-test-token' } });
+    api.enqueue(limited);
+    const run = await claude.runPrint('Do some work', { maxRetries: 0, timeoutMs: 30_000 });
+    expect(run.exitCode).toBe(1);
+    expect(api.turnRequests()[0].headers.authorization).toBe('Bearer sk-ant-oat01-switchboard-test-token');
+    expect(run.result!.result).toMatch(/^You've hit your 5-hour limit · resets \d{1,2}(:\d\d)?[ap]m \(.+\)$/);
+    const sessionId = run.result!.session_id;
+    monitor.track(join(claude.transcriptDir, `${sessionId}.jsonl`));
+    await monitor.refresh();
+    expect(holds).toEqual([{ sessionId, strategy: 'session_pause', until: resetAt.getTime(), reason: expect.stringContaining("You've hit your 5-hour limit") }]);
+
+    // The same 429 to a CLI signed in with an API key: only the API's message, no reset time.
+    const keyed = await createClaudeHome({ apiUrl: api.url });
+    try {
+      api.enqueue(limited);
+      const keyedRun = await keyed.runPrint('Do some work', { maxRetries: 0, timeoutMs: 30_000 });
+      expect(keyedRun.result!.result).toBe('API Error: Request rejected (429) · This request would exceed your rate limit. Please try again later.');
+      monitor.track(join(keyed.transcriptDir, `${keyedRun.result!.session_id}.jsonl`));
+      await monitor.refresh();
+      expect(holds[1]).toEqual({ sessionId: keyedRun.result!.session_id, strategy: 'exponential_backoff', reason: expect.stringContaining('Request rejected (429)') });
+    } finally {
+      await keyed.cleanup();
+    }
+  }, 90_000);
 
   it('reports a 429 in a live stream-json session as StopFailure rate_limit, and the session goes on', async () => {
     const log = join(scratch, 'hooks.jsonl');

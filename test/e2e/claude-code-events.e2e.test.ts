@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useClaudeCodeRig } from '../support/claude-code-rig';
+import { createClaudeHome } from '../support/claude-cli';
+import { installClaudeCode } from '../../native-host/claude-code/install';
 import { waitFor } from '../support/extension-browser';
 import type { SessionRecord, StoredHookEvent } from '../../src/storage/events-db';
 import type { MessageStatus } from '../../src/bus/bus';
@@ -133,5 +135,44 @@ describe('Claude Code sessions in the hub', () => {
     expect(after!.history.map((h) => h.note ?? '').join(' | ')).toMatch(/exponential_backoff: Claude Code hit a rate limit.* \| a probe got through/);
     await waitFor(sessionsOf, (list) => list.some((s) => s.address === address && s.state === 'idle'), 20_000, 'the session idle again');
     await session.close();
+  });
+
+  it("pauses a subscriber's session until the reset its 429 named, then delivers the held message and wakes it", async () => {
+    await rig.open({ connected: true });
+    // Signed in to a subscription: the CLI writes the reset time of the unified rate-limit headers.
+    const subscriber = await createClaudeHome({ apiUrl: rig.api.url, env: { ANTHROPIC_API_KEY: '', CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-switchboard-test-token' } });
+    installClaudeCode({ home: rig.host.home, userHome: subscriber.home, apiPort: rig.host.port });
+    try {
+      const session = await subscriber.startStreaming({ maxRetries: 0, timeoutMs: 120_000 });
+      const resetAt = (Math.floor(Date.now() / 1000) + 25) * 1000;
+      rig.api.enqueue({ kind: 'rate_limit', retryAfterSeconds: 25, resetAt: new Date(resetAt), claim: 'five_hour' });
+      session.send('Work until the limit');
+      const limited = await session.waitForEvent((e) => e.type === 'result', { timeoutMs: 30_000 });
+      expect(limited).toMatchObject({ is_error: true, api_error_status: 429, result: expect.stringMatching(/^You've hit your 5-hour limit · resets /) });
+      const address = `claude-code:local/${limited.session_id}`;
+
+      // The usage monitor read the reset time in the transcript: a pause until then replaced the StopFailure's backoff.
+      const destination = () => rig.browser!.request<DestinationRecord[]>({ type: 'destinations' }).then((all) => all.find((d) => d.address === address));
+      const paused = await waitFor(destination, (d) => d?.hold?.strategy === 'session_pause', 20_000, 'the pause until the reset');
+      expect(paused!.hold).toMatchObject({ until: resetAt, reason: expect.stringContaining("You've hit your 5-hour limit") });
+
+      rig.api.enqueue({ kind: 'text', text: 'Back after the reset.' });
+      const sent = await rig.browser!.request<{ id: string }>({ type: 'send', message: { from: 'extension:local/popup', to: address, body: 'Carry on (probe-after-reset)', ackRequired: true } });
+      const statusOf = (id: string) => rig.browser!.request<MessageStatus>({ type: 'status', id });
+      // Nothing goes to the session before the reset: no probe, unlike a backoff.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, resetAt - Date.now() - 3_000)));
+      expect((await statusOf(sent.id)).deliveries[0].state).toBe('queued');
+      expect(rig.api.turnRequests().some((r) => requestText(r).includes('probe-after-reset'))).toBe(false);
+
+      const answered = await waitFor(() => statusOf(sent.id), (s) => s.deliveries[0]?.state === 'acked', 90_000, 'the held message delivered and answered after the reset');
+      const firstSent = answered.deliveries[0].history.find((h) => h.state === 'sent')!;
+      expect(firstSent.at).toBeGreaterThanOrEqual(resetAt);
+      expect(rig.api.turnRequests().some((r) => requestText(r).includes('probe-after-reset'))).toBe(true);
+      const after = await waitFor(destination, (d) => d?.hold === undefined, 20_000, 'the hold released');
+      expect(after!.history.map((h) => h.note ?? h.event).join(' | ')).toMatch(/exponential_backoff: Claude Code hit a rate limit.* \| session_pause: Claude Code hit a rate limit: You've hit your 5-hour limit.* \| hold ended/);
+      await session.close();
+    } finally {
+      await subscriber.cleanup();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { NativeLink, type InboundSink } from '../../src/hub/native-link';
 import { splitFrame } from '../../src/protocol/chunking';
-import { newMessageId } from '../../src/protocol/envelope';
+import { ValidationError, newMessageId } from '../../src/protocol/envelope';
 import { envelopeFor } from '../support/envelopes';
 import { FakePort } from '../support/fake-port';
 
@@ -12,7 +12,7 @@ const envelope = (text = 'hi') => envelopeFor({ from: 'claude-code:local/s1', to
 describe('the native link', () => {
   let ports: FakePort[];
   let timers: { callback: () => void; ms: number }[];
-  let sink: InboundSink & { sent: unknown[]; acked: unknown[]; agents: string[]; woken: number; hooks: unknown[] };
+  let sink: InboundSink & { sent: unknown[]; acked: unknown[]; agents: string[]; woken: number; hooks: unknown[]; holds: unknown[] };
   let link: NativeLink;
   let lastError: string | undefined;
 
@@ -25,6 +25,7 @@ describe('the native link', () => {
       acked: [],
       agents: [],
       hooks: [],
+      holds: [],
       woken: 0,
       async send(message) {
         if ((message as { from: string }).from === 'bad') throw new Error('invalid message: from: expected an agent address');
@@ -42,6 +43,9 @@ describe('the native link', () => {
       async confirmDelivered() {},
       async hookEvent(event) {
         this.hooks.push(event);
+      },
+      async hold(request) {
+        this.holds.push(request);
       },
     };
     link = new NativeLink({
@@ -109,6 +113,33 @@ describe('the native link', () => {
     ports[0].receive({ type: 'inbound', seq: 3, record: { type: 'ack', messageId: newMessageId(), recipient: 'api:local/b' } });
     await flush();
     expect(ports[0].posted.flatMap((f) => f.results)).toEqual([{ seq: 2 }, { seq: 3, error: 'no delivery of that message to api:local/b' }]);
+  });
+
+  it('hands a hold record to the bus, and confirms it', async () => {
+    link.start();
+    hello();
+    const hold = { address: 'claude-code:local/s-1', strategy: 'session_pause', reason: 'Claude Code hit a rate limit', until: 1_900_000_000_000 };
+    ports[0].receive({ type: 'inbound', seq: 4, record: { type: 'hold', hold } });
+    await flush();
+    expect(sink.holds).toEqual([hold]);
+    expect(ports[0].posted.flatMap((f) => f.results)).toEqual([{ seq: 4 }]);
+  });
+
+  it('confirms a hold record the bus refuses, or cannot read, with the reason, so the host stops resending it', async () => {
+    link.start();
+    hello();
+    sink.hold = async () => {
+      throw new ValidationError('hold', [{ field: 'address', problem: 'no such agent kind' }]);
+    };
+    ports[0].receive({ type: 'inbound', seq: 5, record: { type: 'hold', hold: { address: 'claude-code:local/s-1', strategy: 'exponential_backoff', reason: 'limit' } } });
+    // A pause without its end is not a hold record at all.
+    ports[0].receive({ type: 'inbound', seq: 6, record: { type: 'hold', hold: { address: 'claude-code:local/s-1', strategy: 'session_pause', reason: 'limit' } } });
+    await flush();
+    expect(ports[0].posted.flatMap((f) => f.results).sort((a: { seq: number }, b: { seq: number }) => a.seq - b.seq)).toEqual([
+      { seq: 5, error: 'invalid hold: address: no such agent kind' },
+      { seq: 6, error: expect.stringMatching(/^unreadable record: record\.hold\.until: session_pause needs until/) },
+    ]);
+    expect(ports[0].disconnected).toBe(false);
   });
 
   it('never confirms a record it could not store now: it reconnects, so the host sends it again', async () => {

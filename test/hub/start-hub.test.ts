@@ -5,6 +5,8 @@ import { DUE_ALARM } from '../../src/hub/alarm-backstop';
 import { until } from '../support/bus-fixture';
 import type { HubResponse, HubStatus } from '../../src/protocol/runtime';
 import type { MessageStatus, SendReceipt } from '../../src/bus/bus';
+import { newMessageId } from '../../src/protocol/envelope';
+import { FakePort } from '../support/fake-port';
 
 // fakeBrowser has no runtime.onConnect; the hub registers a listener on it, so give it one.
 const connectListeners: unknown[] = [];
@@ -146,6 +148,41 @@ describe('the hub in the service worker', () => {
 
     await bus.settled();
     expect(await ask({ type: 'search', query: 'deploy' })).toMatchObject({ ok: true, result: [{ message: { body: { text: 'deploy now' } } }] });
+  });
+
+  it("holds a rate-limited Claude Code session: the host's pause until the reset replaces the StopFailure's backoff, and a late StopFailure does not undo it", async () => {
+    const ports: FakePort[] = [];
+    Object.assign(fakeBrowser.runtime, { connectNative: (name: string) => (ports.push(new FakePort(name)), ports.at(-1)) });
+    const bus = await startHub({ dbName });
+    await until(() => ports.length === 1);
+    const port = ports[0];
+    port.receive({ type: 'hello', version: '0.1.0', device: 'local' });
+    const address = 'claude-code:local/s-limit';
+    const committed = (seq: number) => until(() => port.posted.some((f) => f.type === 'committed' && f.results.some((r: { seq: number }) => r.seq === seq)));
+    const results = () => port.posted.filter((f) => f.type === 'committed').flatMap((f) => f.results);
+    const holdOf = () => bus.destinations().find((d) => d.address === address)?.hold;
+    const stopFailure = (seq: number) =>
+      port.receive({
+        type: 'inbound',
+        seq,
+        record: { type: 'hook', event: { id: newMessageId(), receivedAt: Date.now(), payload: { session_id: 's-limit', hook_event_name: 'StopFailure', error: 'rate_limit' } } },
+      });
+
+    stopFailure(1);
+    await committed(1);
+    expect(holdOf()).toMatchObject({ strategy: 'exponential_backoff' });
+
+    const resetAt = Date.now() + 3_600_000;
+    port.receive({ type: 'inbound', seq: 2, record: { type: 'hold', hold: { address, strategy: 'session_pause', until: resetAt, reason: 'Claude Code hit a rate limit; resets then' } } });
+    await committed(2);
+    expect(holdOf()).toMatchObject({ strategy: 'session_pause', until: resetAt, reason: 'Claude Code hit a rate limit; resets then' });
+
+    stopFailure(3); // drained late from the spool
+    await committed(3);
+    expect(holdOf()).toMatchObject({ strategy: 'session_pause', until: resetAt });
+    expect(results()).toEqual([{ seq: 1 }, { seq: 2 }, { seq: 3 }]);
+    const history = bus.destinations().find((d) => d.address === address)!.history.map((e) => e.event);
+    expect(history).toEqual(['held', 'held']);
   });
 
   it('ignores content scripts and other senders', async () => {

@@ -157,6 +157,26 @@ describe('config', () => {
     expect(JSON.parse(given.out.split('\n').slice(1).join('\n'))).toMatchObject({ device: 'laptop', api: { port: 9999, host: '127.0.0.1' } });
   });
 
+  it('shows the Claude Code defaults, and fails (1) on a price file that cannot be used, naming the file and the field', async () => {
+    const defaults = await cli(['config']);
+    expect(JSON.parse(defaults.out.split('\n').slice(1).join('\n')).claudeCode).toEqual({
+      alerts: { tokenPercent: 80, sessionHours: 4.5, costPerBlockUsd: 50, rateLimitPercent: 90 },
+      pricesFile: null,
+      resumeExited: false,
+      command: 'claude',
+    });
+    mkdirSync(home);
+    writeFileSync(join(home, 'config.json'), '{"claudeCode":{"pricesFile":"prices.json"}}');
+    writeFileSync(join(home, 'prices.json'), '{"models":{"claude-opus-9":{"input":5,"output":25,"cacheWrite5m":6.25}}}');
+    const bad = await cli(['config']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toBe(`switchboard config: claudeCode.pricesFile: ${join(home, 'prices.json')}: models.claude-opus-9.cacheRead: expected a price in USD per million tokens (a number ≥ 0)`);
+    rmSync(join(home, 'prices.json'));
+    expect((await cli(['config'])).err).toMatch(new RegExp(`^switchboard config: claudeCode\\.pricesFile: ${join(home, 'prices.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read: ENOENT`));
+    writeFileSync(join(home, 'prices.json'), '{"models":{"claude-opus-9":{"input":5,"output":25,"cacheWrite5m":6.25,"cacheRead":0.5}}}');
+    expect((await cli(['config'])).code).toBe(0);
+  });
+
   it('fails (1) naming the file and the field', async () => {
     mkdirSync(home);
     writeFileSync(join(home, 'config.json'), '{"api":{"port":"abc"}}');

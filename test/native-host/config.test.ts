@@ -13,6 +13,7 @@ import {
   loadConfig,
   loadConfigWithOrigin,
   paths,
+  pricesFilePath,
   readToken,
 } from '../../native-host/config';
 
@@ -47,6 +48,12 @@ describe('loadConfig', () => {
       inbox: { retentionHours: 24 },
       webhooks: [],
       extensions: { chrome: [EXTENSION_ID], firefox: [FIREFOX_ADDON_ID] },
+      claudeCode: {
+        alerts: { tokenPercent: 80, sessionHours: 4.5, costPerBlockUsd: 50, rateLimitPercent: 90 },
+        pricesFile: null,
+        resumeExited: false,
+        command: 'claude',
+      },
     });
   });
 
@@ -86,7 +93,7 @@ describe('loadConfig', () => {
     writeConfig({ api: { prot: 1 }, colour: 'blue' });
     const message = errorOf(() => loadConfig(home)).message;
     expect(message).toContain('api.prot: unknown setting (known here: host, port, maxBodyBytes, rateLimit)');
-    expect(message).toContain('colour: unknown setting (known here: device, api, journal, inbox, webhooks, extensions)');
+    expect(message).toContain('colour: unknown setting (known here: device, api, journal, inbox, webhooks, extensions, claudeCode)');
   });
 
   it('names the position of a JSON syntax error', () => {
@@ -125,6 +132,41 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig(home)).message).toContain('webhooks[0].url: expected an http:// or https:// URL, got "ftp://x"');
     writeConfig({ webhooks: {} });
     expect(errorOf(() => loadConfig(home)).message).toContain('webhooks: expected a list of webhooks');
+  });
+
+  it("takes Claude Code's alert thresholds (null turns one off), price file and resume setting over their defaults", () => {
+    writeConfig({ claudeCode: { alerts: { costPerBlockUsd: 20, sessionHours: null }, pricesFile: 'prices/mine.json', resumeExited: true, command: '/opt/claude/bin/claude' } });
+    const { config, fromFile } = loadConfigWithOrigin(home);
+    expect(config.claudeCode).toEqual({
+      alerts: { tokenPercent: 80, sessionHours: null, costPerBlockUsd: 20, rateLimitPercent: 90 },
+      pricesFile: 'prices/mine.json',
+      resumeExited: true,
+      command: '/opt/claude/bin/claude',
+    });
+    expect(fromFile.sort()).toEqual(['claudeCode.alerts.costPerBlockUsd', 'claudeCode.alerts.sessionHours', 'claudeCode.command', 'claudeCode.pricesFile', 'claudeCode.resumeExited']);
+    // A relative price file is in the home folder; an absolute one is where it says.
+    expect(pricesFilePath(home, config)).toBe(join(home, 'prices', 'mine.json'));
+    expect(pricesFilePath(home, { ...config, claudeCode: { ...config.claudeCode, pricesFile: '/etc/prices.json' } })).toBe('/etc/prices.json');
+    expect(pricesFilePath(home, DEFAULT_CONFIG)).toBeUndefined();
+  });
+
+  it("names each bad Claude Code setting, and the known ones for a misspelt key", () => {
+    writeConfig({ claudeCode: { alerts: { tokenPercent: 0, costPerBlock: 20, rateLimitPercent: '90' }, pricesFile: 5, resumeExited: 'yes' } });
+    const lines = errorOf(() => loadConfig(home)).message.split('\n');
+    const file = join(home, 'config.json');
+    expect(lines.sort()).toEqual(
+      [
+        `${file}: claudeCode.alerts.tokenPercent: expected the share of the estimated limit: a percentage above 0, or null to turn it off, got 0`,
+        `${file}: claudeCode.alerts.costPerBlock: unknown setting (known here: tokenPercent, sessionHours, costPerBlockUsd, rateLimitPercent)`,
+        `${file}: claudeCode.alerts.rateLimitPercent: expected the share of the rate limit: a percentage above 0, or null to turn it off, got "90"`,
+        `${file}: claudeCode.pricesFile: expected the path of a price file, or null for the bundled prices, got 5`,
+        `${file}: claudeCode.resumeExited: expected true or false, got "yes"`,
+      ].sort(),
+    );
+    writeConfig({ claudeCode: { alerts: 80 } });
+    expect(errorOf(() => loadConfig(home)).message).toBe(`${file}: claudeCode.alerts: expected an object of alert thresholds: tokenPercent, sessionHours, costPerBlockUsd, rateLimitPercent, got 80`);
+    writeConfig({ claudeCode: { resume: true } });
+    expect(errorOf(() => loadConfig(home)).message).toBe(`${file}: claudeCode.resume: unknown setting (known here: alerts, pricesFile, resumeExited, command)`);
   });
 
   it('validates extension ids', () => {

@@ -2,7 +2,9 @@
  * The daemon as a whole, in this process: its real journal, socket and API, with the test playing
  * the shim (the browser's side of the socket) and an API client.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { encodeFrame, FrameReader } from '../../native-host/frames';
 import { paths } from '../../native-host/config';
 import { Reassembler, MAX_NATIVE_MESSAGE_BYTES } from '../../src/protocol/chunking';
 import { EXTENSION_ID } from '../../src/extension-identity';
+import { SESSION, assistantLine, rateLimitLine } from './claude-code/fixtures/transcript-lines';
 
 const ORIGIN = `chrome-extension://${EXTENSION_ID}/`;
 
@@ -101,6 +104,27 @@ describe('the daemon', () => {
     expect(usage).toMatchObject({ records: 0, transcripts: 0, alerts: [] });
   });
 
+  it('drops the spooled copy of a hook event it took by POST — also across a restart — and takes a distinct event with the same words', async () => {
+    const payload = { session_id: 'dup-1', hook_event_name: 'UserPromptSubmit', prompt: 'the same words' };
+    // The hook's POST reached the daemon, but curl gave up on the answer: the hook spooled it too.
+    const posted = await api('/hooks', { method: 'POST', headers: { 'x-switchboard-hook-pid': '4242' }, body: JSON.stringify(payload) });
+    expect(posted.status).toBe(200);
+    await daemon.stop();
+    await mkdir(join(home, 'spool'), { recursive: true });
+    const spooledAt = BigInt(Date.now() + 2_000) * 1_000_000n;
+    await writeFile(join(home, 'spool', `${spooledAt}-4242.json`), JSON.stringify(payload));
+    // Another hook process sending the same words is another event.
+    await writeFile(join(home, 'spool', `${spooledAt + 1n}-4243.json`), JSON.stringify(payload));
+    daemon = await startDaemon({ home, log: () => {} });
+    const hub = await SocketPeer.open(paths(home).socket);
+    hub.send({ type: 'shim', args: [ORIGIN] });
+    const hooks = () => hub.frames.filter((f) => f.type === 'inbound' && f.record.type === 'hook');
+    for (let i = 0; i < 300 && (hooks().length < 2 || (await readdir(join(home, 'spool'))).some((f) => f.endsWith('.json'))); i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(hooks().map((f) => f.record.event.payload)).toEqual([payload, payload]);
+    expect((await readdir(join(home, 'spool'))).filter((f) => f.endsWith('.json'))).toEqual([]);
+  });
+
   it('takes over the socket a crashed daemon left behind', async () => {
     await daemon.stop();
     const { createServer } = await import('node:net');
@@ -175,5 +199,84 @@ describe('the daemon', () => {
     const attachment = whole.record.message.body.attachments?.[0];
     const carried = attachment ? Buffer.from(attachment.data, 'base64').toString('utf8') : whole.record.message.body.text;
     expect(carried).toBe(big);
+  });
+});
+
+describe('the daemon watching Claude Code usage', () => {
+  let home: string;
+  let daemon: RunningDaemon;
+  let token: string;
+  let receiver: Server;
+  let notified: any[];
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`http://127.0.0.1:${daemon.apiPort}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
+  const waitFor = async <T>(find: () => T | undefined, what: string): Promise<T> => {
+    for (let i = 0; i < 500; i++) {
+      const found = find();
+      if (found !== undefined) return found;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no ${what}`);
+  };
+
+  beforeEach(async () => {
+    home = await mkdtemp(join(tmpdir(), 'sb-daemon-usage-'));
+    notified = [];
+    // A real webhook receiver on 127.0.0.1, as the person's Slack or CI would be.
+    receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        notified.push(JSON.parse(body));
+        response.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const webhook = { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/usage`, format: 'json', events: ['alert'] };
+    await writeFile(join(home, 'config.json'), JSON.stringify({ api: { port: 0 }, webhooks: [webhook], claudeCode: { alerts: { costPerBlockUsd: 0.000_001, sessionHours: null } } }));
+    daemon = await startDaemon({ home, log: () => {} });
+    token = (await import('node:fs')).readFileSync(paths(home).token, 'utf8').trim();
+  });
+  afterEach(async () => {
+    await daemon.stop();
+    await new Promise((resolve) => receiver.close(resolve));
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('sends a usage alert to the webhooks, and shows it in GET /usage with the thresholds in effect', async () => {
+    const transcript = join(home, 'session.jsonl');
+    await writeFile(transcript, assistantLine({ id: 'msg_costly', at: Date.now() - 60_000, output: 20_000 }) + '\n');
+    expect((await api('/hooks', { method: 'POST', body: JSON.stringify({ session_id: 's-cost', hook_event_name: 'Stop', transcript_path: transcript }) })).status).toBe(200);
+    const alert = await waitFor(() => notified.find((n) => n.type === 'alert'), 'alert at the webhook');
+    expect(alert).toMatchObject({ type: 'alert', severity: 'warning', text: expect.stringMatching(/^This 5-hour block has cost \$0\.\d\d so far, past the \$0\.000001 alert\.$/) });
+    const usage = await (await api('/usage')).json();
+    expect(usage.thresholds).toEqual({ tokenPercent: 80, sessionHours: null, costPerBlockUsd: 0.000_001, rateLimitPercent: 90 });
+    expect(usage.history).toEqual([expect.objectContaining({ kind: 'cost', severity: 'warning', text: alert.text })]);
+    expect(usage.prices).toEqual({ file: null, models: expect.any(Number) });
+  });
+
+  it('holds a session whose transcript shows a rate limit though its StopFailure never came, and says so', async () => {
+    const transcript = join(home, `${SESSION}.jsonl`);
+    await writeFile(transcript, rateLimitLine(Date.now() - 30_000, 'uuid-429-daemon') + '\n');
+    await api('/hooks', { method: 'POST', body: JSON.stringify({ session_id: SESSION, hook_event_name: 'SessionEnd', transcript_path: transcript }) });
+    const hub = await SocketPeer.open(paths(home).socket);
+    hub.send({ type: 'shim', args: [ORIGIN] });
+    const hold = await waitFor(() => hub.frames.find((f) => f.type === 'inbound' && f.record.type === 'hold'), 'hold record');
+    expect(hold.record.hold).toEqual({
+      address: `claude-code:local/${SESSION}`,
+      strategy: 'exponential_backoff',
+      reason: expect.stringMatching(/^Claude Code hit a rate limit: API Error: Request rejected \(429\).*; no reset time known, probing$/),
+    });
+    const alert = await waitFor(() => notified.find((n) => n.type === 'alert' && n.severity === 'critical'), 'rate-limit alert');
+    expect(alert.text).toContain(`Claude Code session ${SESSION} hit a rate limit`);
+
+    // The status line shows the full window: the session is paused until it resets.
+    const resetsAt = Math.floor(Date.now() / 1000) + 3_600;
+    await api('/hooks/statusline', { method: 'POST', body: JSON.stringify({ session_id: SESSION, rate_limits: { five_hour: { used_percentage: 100, resets_at: resetsAt } } }) });
+    const pause = await waitFor(() => hub.frames.find((f) => f.type === 'inbound' && f.record.type === 'hold' && f.record.hold.strategy === 'session_pause'), 'pause');
+    expect(pause.record.hold).toMatchObject({ address: `claude-code:local/${SESSION}`, until: resetsAt * 1000 });
+    const usage = await (await api('/usage')).json();
+    expect(usage.rateLimited).toEqual([expect.objectContaining({ sessionId: SESSION, resetsAt: resetsAt * 1000, held: { strategy: 'session_pause', until: resetsAt * 1000, by: 'host' } })]);
+    expect(usage.history.map((a: { kind: string }) => a.kind)).toContain('rate-limited');
   });
 });

@@ -10,6 +10,7 @@ import type { HostFrame, InboundRecord } from '../../src/protocol/native';
 import { newMessageId } from '../../src/protocol/envelope';
 import { envelopeFor } from '../support/envelopes';
 import type { HostEvent } from '../../native-host/ports';
+import { HookCopies } from '../../native-host/claude-code/hook-copies';
 
 class RecordingHub implements HubConnection {
   readonly frames: HostFrame[] = [];
@@ -85,6 +86,44 @@ describe('the host core', () => {
     expect(journal.entries()).toEqual([{ seq: expect.any(Number), record: { type: 'hook', event: { id: expect.any(String), receivedAt: 4_000, payload } } }]);
     await expect(host.hook({ session_id: 'abc-1' })).rejects.toThrow(/^invalid hook event: hook_event_name: /);
     expect(journal.entries()).toHaveLength(1);
+  });
+
+  it('journals a hold of an agent for the hub, and refuses one the bus could not apply, naming the field, journaling nothing', async () => {
+    const hold = { address: 'claude-code:local/s-1', strategy: 'session_pause', reason: 'Claude Code hit a rate limit', until: 9_000_000 };
+    expect(await host.holdAgent(hold)).toEqual(hold);
+    expect(journal.entries()).toEqual([{ seq: expect.any(Number), record: { type: 'hold', hold } }]);
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    expect(hub.inbound().map((f) => f.record)).toEqual([{ type: 'hold', hold }]);
+
+    await expect(host.holdAgent({ ...hold, until: undefined })).rejects.toThrow('invalid hold: until: session_pause needs until: the time to resume');
+    await expect(host.holdAgent({ ...hold, address: 'claude-code:local/' })).rejects.toThrow(/^invalid hold: address: /);
+    await expect(host.holdAgent({ ...hold, strategy: 'wait' })).rejects.toThrow(/^invalid hold: strategy: /);
+    await expect(host.holdAgent({ ...hold, reason: '' })).rejects.toThrow(/^invalid hold: reason: /);
+    await expect(host.holdAgent('hold it')).rejects.toThrow(/^invalid hold: /);
+    expect(journal.entries()).toHaveLength(1);
+  });
+
+  it('takes a hook event posted and then spooled (its answer came too late) once, and every distinct event', async () => {
+    await journal.close();
+    await inbox.close();
+    journal = await Journal.open<InboundRecord>({ dir, name: 'inbound' });
+    inbox = await Inbox.open({ dir });
+    const seen: string[] = [];
+    host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, hookCopies: new HookCopies(() => now), onHook: (p) => void seen.push(p.hook_event_name) });
+    const prompt = { session_id: 's-1', hook_event_name: 'UserPromptSubmit', prompt: 'again' };
+    await host.hook(prompt, 5_000, { hookPid: 4242 }); // the POST: journaled, but curl gave up before the answer
+    expect(await host.hook(prompt, 7_000, { hookPid: 4242 })).toEqual({}); // the spooled copy, 2 s later: dropped
+    expect(journal.entries()).toHaveLength(1);
+    // The same words again are another event: another hook process, or a pid without the same payload.
+    await host.hook(prompt, 8_000, { hookPid: 4243 });
+    await host.hook({ ...prompt, prompt: 'once more' }, 8_500, { hookPid: 4242 });
+    await host.hook(prompt, 9_000); // a hook script without the header
+    await host.hook(prompt, 9_500); // and its spool file, named otherwise: both taken
+    // A pair is done once matched: a third copy with that pid is taken (a reused pid, much later).
+    await host.hook(prompt, 10_000, { hookPid: 4242 });
+    expect(journal.entries().map((e) => e.record.type === 'hook' && e.record.event.receivedAt)).toEqual([5_000, 8_000, 8_500, 9_000, 9_500, 10_000]);
+    expect(seen).toHaveLength(6);
   });
 
   it('accepts a resent id once', async () => {
@@ -299,13 +338,13 @@ describe('the host core', () => {
     });
 
     it('finds a session by the Claude Code process its hooks ran from, the latest session of that process first', async () => {
-      await host.hook({ session_id: 'sess-9', hook_event_name: 'SessionStart' }, undefined, { pid: 4242 });
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'SessionStart' }, undefined, { claudePid: 4242 });
       expect(host.sessionOf([4300, 4242, 1])).toBe(SESSION);
       expect(host.sessionOf([4300])).toBeUndefined();
       // /clear: a new session in the same process
-      await host.hook({ session_id: 'sess-10', hook_event_name: 'SessionStart' }, undefined, { pid: 4242 });
+      await host.hook({ session_id: 'sess-10', hook_event_name: 'SessionStart' }, undefined, { claudePid: 4242 });
       expect(host.sessionOf([4242])).toBe('claude-code:local/sess-10');
-      await host.hook({ session_id: 'sess-11', hook_event_name: 'SessionStart' }, undefined, { pid: 1 }); // init is nobody's session
+      await host.hook({ session_id: 'sess-11', hook_event_name: 'SessionStart' }, undefined, { claudePid: 1 }); // init is nobody's session
       expect(host.sessionOf([1])).toBeUndefined();
     });
 

@@ -26,8 +26,13 @@ export type FakeAnswer =
   | { kind: 'bash'; command: string; description?: string; text?: string }
   /** a call of any tool by name (an MCP tool is `mcp__<server>__<tool>`), stop_reason tool_use */
   | { kind: 'tool'; name: string; input: Record<string, unknown>; text?: string }
-  /** 429 rate_limit_error with `retry-after` and `anthropic-ratelimit-*-reset` headers */
-  | { kind: 'rate_limit'; retryAfterSeconds?: number; resetAt?: Date; message?: string }
+  /**
+   * 429 rate_limit_error with `retry-after` and `anthropic-ratelimit-*-reset` headers; `claim` adds
+   * `anthropic-ratelimit-unified-representative-claim` (and that window's status, reset and
+   * utilization), which a CLI signed in to a subscription turns into "You've hit your 5-hour limit ·
+   * resets …" with the reset time beside it in the transcript
+   */
+  | { kind: 'rate_limit'; retryAfterSeconds?: number; resetAt?: Date; message?: string; claim?: 'five_hour' | 'seven_day' }
   /** any other API error, e.g. 500 api_error, 529 overloaded_error */
   | { kind: 'error'; status: number; type: string; message: string };
 
@@ -116,6 +121,17 @@ export function requestText(request: RecordedRequest | MessagesBody): string {
   };
   for (const message of body.messages) walk(message.content);
   return parts.join('\n');
+}
+
+/** The headers naming the subscription window a 429 hit (the CLI reads them: 2.1.329, seen in its code and its transcripts). */
+function unifiedClaim(claim: 'five_hour' | 'seven_day', resetAt: Date): Record<string, string> {
+  const window = claim === 'five_hour' ? '5h' : '7d';
+  return {
+    'anthropic-ratelimit-unified-representative-claim': claim,
+    [`anthropic-ratelimit-unified-${window}-status`]: 'rejected',
+    [`anthropic-ratelimit-unified-${window}-reset`]: String(Math.floor(resetAt.getTime() / 1000)),
+    [`anthropic-ratelimit-unified-${window}-utilization`]: '1.0',
+  };
 }
 
 /** Roughly 4 characters a token, like English text: enough to give transcripts plausible usage. */
@@ -221,6 +237,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
           'anthropic-ratelimit-tokens-reset': reset,
           'anthropic-ratelimit-unified-status': 'rejected',
           'anthropic-ratelimit-unified-reset': String(Math.floor(resetAt.getTime() / 1000)),
+          ...(answer.claim ? unifiedClaim(answer.claim, resetAt) : {}),
         });
       }
       case 'error':

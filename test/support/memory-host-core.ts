@@ -4,7 +4,7 @@
  * records every call, and lets a test play the hub: `deliver` puts a message in an agent's inbox
  * as the hub's `deliver` frame would, `emit` raises a HostEvent.
  */
-import { NotFoundError, type HookAnswer, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from '../../native-host/ports';
+import { NotFoundError, type HookAnswer, type HookOrigin, type HostCore, type HostEvent, type HostStatus, type InboxMessage } from '../../native-host/ports';
 import { HookPayload, type DirectoryFrame } from '../../src/protocol/native';
 import { Envelope, newMessageId, parseOrThrow, SendRequest, type ParsedSendRequest } from '../../src/protocol/envelope';
 
@@ -74,7 +74,7 @@ export class MemoryHostCore implements HostCore {
     return this.hubDirectory;
   }
 
-  readonly hooks: { payload: unknown; receivedAt: number; origin?: { pid?: number } }[] = [];
+  readonly hooks: { payload: unknown; receivedAt: number; origin?: HookOrigin }[] = [];
   /** what the next hook call answers */
   hookAnswer: HookAnswer = {};
 
@@ -90,7 +90,7 @@ export class MemoryHostCore implements HostCore {
     });
   }
 
-  async hook(payload: unknown, receivedAt = this.now(), origin: { pid?: number } = {}): Promise<HookAnswer> {
+  async hook(payload: unknown, receivedAt = this.now(), origin: HookOrigin = {}): Promise<HookAnswer> {
     const event = parseOrThrow(HookPayload, payload, 'hook event');
     this.hooks.push({ payload: event, receivedAt, origin });
     this.emit({ type: 'hook', sessionId: event.session_id, event: event.hook_event_name, at: receivedAt });

@@ -62,7 +62,8 @@ export function parseAlertThresholds(input: unknown): AlertThresholds {
   return parseOrThrow(AlertThresholds, input ?? {}, 'usage alert thresholds');
 }
 
-export type AlertKind = 'tokens' | 'session-time' | 'cost' | 'rate-limit-five-hour' | 'rate-limit-seven-day';
+/** `rate-limited`: a session hit a rate limit and is held (raised by the usage monitor, not by thresholds). */
+export type AlertKind = 'tokens' | 'session-time' | 'cost' | 'rate-limit-five-hour' | 'rate-limit-seven-day' | 'rate-limited';
 export type AlertSeverity = 'info' | 'warning' | 'critical';
 
 export interface UsageAlert {

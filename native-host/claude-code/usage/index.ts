@@ -6,3 +6,5 @@ export * from './prices';
 export * from './blocks';
 export * from './limits';
 export * from './alerts';
+export * from './session-limits';
+export * from './alert-history';

@@ -11,6 +11,17 @@
  * - A rate limit is an assistant line the CLI makes up itself: `message.model: "<synthetic>"`, zero
  *   usage, the error as text; 2.x adds `"error": "rate_limit"` and `"apiErrorStatus": 429`; 1.0.x
  *   subscribers got `Claude AI usage limit reached|<reset, epoch seconds>`.
+ * - Where the reset time is (seen with 2.1.329 against a fake API, CLAUDE_CODE_MAX_RETRIES=0; the
+ *   fixtures rate-limit-*.jsonl): signed in with an API key, a 429 gives only the API's message
+ *   ("API Error: Request rejected (429) · …") — its `retry-after` and `anthropic-ratelimit-*-reset`
+ *   headers leave no trace in the line. Signed in to a subscription (or through a claude-gateway
+ *   token), a 429 whose `anthropic-ratelimit-unified-representative-claim` names the window
+ *   (five_hour, seven_day) gives "You've hit your 5-hour limit · resets 7:45am (UTC)" and, beside
+ *   it, the header `anthropic-ratelimit-unified-reset` as epoch seconds in
+ *   `apiErrorParams.rate_limit_info.resetsAt` and `quotaLimits.resetsAt`, with `rateLimitType`.
+ *   Without that header a subscriber's 429 is "Server is temporarily limiting requests (not your
+ *   usage limit)": no reset. A retry the CLI makes is a `system` `api_error` line with `retryInMs`,
+ *   not a limit: the session is still trying.
  * - Everything else (user prompts and tool results, attachments, summaries, request snapshots, cost
  *   state…) has no usage. The set of line types grows with every release, so a type not in KNOWN_TYPES
  *   is counted, not refused: a jump in that count says the format moved.
@@ -52,8 +63,10 @@ export interface RateLimitEvent {
   status: number | null;
   /** the error as Claude Code showed it */
   text: string;
-  /** when the limit resets (ms since epoch), when the text carries it */
+  /** when the limit resets (ms since epoch), when the line says */
   resetsAt: number | null;
+  /** which limit: `five_hour`, `seven_day`, … as Claude Code names it; null when the line does not say */
+  limit: string | null;
   cwd: string | null;
 }
 
@@ -120,6 +133,15 @@ const Timestamp = z
     return at;
   });
 
+/**
+ * A subscriber's limit as 2.x writes it beside the error (`apiErrorParams.rate_limit_info`,
+ * `quotaLimits`): read leniently — a field of an unexpected shape is no reset time, never a bad line.
+ */
+const QuotaInfo = z
+  .looseObject({ resetsAt: z.number().positive().optional().catch(undefined), rateLimitType: z.string().optional().catch(undefined) })
+  .optional()
+  .catch(undefined);
+
 const AssistantLine = z.object({
   type: z.literal('assistant'),
   timestamp: Timestamp,
@@ -130,6 +152,8 @@ const AssistantLine = z.object({
   isApiErrorMessage: z.boolean().optional(),
   apiErrorStatus: z.number().nullish(),
   error: z.unknown().optional(),
+  apiErrorParams: z.looseObject({ rate_limit_info: QuotaInfo }).optional().catch(undefined),
+  quotaLimits: QuotaInfo,
   message: z.object(
     {
       id: z.string().optional(),
@@ -172,7 +196,9 @@ export function parseTranscriptLine(text: string, sessionId: string, position: s
 
   if (line.apiErrorStatus === 429 || line.error === 'rate_limit' || (synthetic && RATE_LIMIT_TEXT.test(textOf(line.message.content)))) {
     const message = textOf(line.message.content);
-    const reset = RESET_IN_TEXT.exec(message);
+    const quota = line.apiErrorParams?.rate_limit_info ?? line.quotaLimits;
+    const legacyReset = RESET_IN_TEXT.exec(message);
+    const resetsAt = quota?.resetsAt !== undefined ? epochMs(quota.resetsAt) : legacyReset ? Number(legacyReset[1]) * 1000 : null;
     return {
       kind: 'rate-limit',
       event: {
@@ -181,7 +207,8 @@ export function parseTranscriptLine(text: string, sessionId: string, position: s
         at: line.timestamp,
         status: line.apiErrorStatus ?? null,
         text: message,
-        resetsAt: reset ? Number(reset[1]) * 1000 : null,
+        resetsAt,
+        limit: quota?.rateLimitType ?? line.quotaLimits?.rateLimitType ?? null,
         cwd,
       },
     };
@@ -226,6 +253,9 @@ export function mergeUsageRecord(kept: UsageRecord | undefined, incoming: UsageR
   if (!kept) return incoming;
   return recordTokens(incoming) > recordTokens(kept) ? incoming : kept;
 }
+
+/** Epoch seconds as Claude Code writes them; a value already in ms is taken as it is. */
+const epochMs = (value: number) => Math.round(value < 1e12 ? value * 1000 : value);
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;

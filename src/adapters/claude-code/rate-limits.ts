@@ -5,9 +5,13 @@
  * first after 5 s); a probe that goes through releases the hold, its messages go to the session's
  * mailbox, and the asyncRewake hook wakes the idle session to take them — which is when its work
  * resumes. A reset time, when Claude Code gives one, makes it a `session_pause` until then.
+ *
+ * The native host sends holds too (a `hold` record): its usage monitor finds limits in transcripts
+ * and status lines, often with the reset time the hook event lacks, and its `session_pause` replaces
+ * the backoff the hook event started.
  */
 import type { HookEvent } from '../../protocol/native';
-import type { HoldRequest } from '../../bus/destinations';
+import type { Hold, HoldRequest } from '../../bus/destinations';
 import { HUB_ADDRESS } from '../../protocol/address';
 import type { SendRequest } from '../../protocol/envelope';
 
@@ -35,4 +39,15 @@ export function holdFor(event: HookEvent, address: string): HoldRequest | undefi
   return resetsAt !== undefined && resetsAt > event.receivedAt
     ? { address, strategy: 'session_pause', until: resetsAt, reason }
     : { address, strategy: 'exponential_backoff', reason };
+}
+
+/**
+ * Whether `request` should replace `current`, the destination's hold now. A hold without an end
+ * (exponential_backoff) never replaces a pause that still runs: the reset time is the better
+ * knowledge, and a signal that comes late — a StopFailure drained from the spool after the usage
+ * monitor's pause — must not throw it away. Every other request replaces the hold (bus.hold).
+ */
+export function replacesHold(current: Hold | undefined, request: HoldRequest, now: number): boolean {
+  if (!current || request.strategy !== 'exponential_backoff') return true;
+  return !(current.strategy === 'session_pause' && current.until !== undefined && current.until > now);
 }

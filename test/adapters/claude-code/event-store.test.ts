@@ -97,4 +97,18 @@ describe('rate limits of Claude Code sessions', () => {
     expect(holdFor(event('StopFailure', 1_000, { error: 'server_error' }), address)).toBeUndefined();
     expect(holdFor(event('Stop', 1_000), address)).toBeUndefined();
   });
+
+  it('lets a backoff replace no pause that still runs: the reset time is the better knowledge', async () => {
+    const { replacesHold } = await import('../../../src/adapters/claude-code/rate-limits');
+    const address = 'claude-code:local/s-1';
+    const backoff = { address, strategy: 'exponential_backoff' as const, reason: 'limit' };
+    const pause = { address, strategy: 'session_pause' as const, reason: 'limit', until: 9_000 };
+    const held = (strategy: 'session_pause' | 'exponential_backoff', until?: number) => ({ strategy, reason: 'r', since: 0, probes: 0, ...(until ? { until } : {}) });
+    expect(replacesHold(undefined, backoff, 1_000)).toBe(true);
+    expect(replacesHold(held('exponential_backoff'), backoff, 1_000)).toBe(true);
+    expect(replacesHold(held('exponential_backoff'), pause, 1_000)).toBe(true);
+    expect(replacesHold(held('session_pause', 5_000), pause, 1_000)).toBe(true); // a newer reset time
+    expect(replacesHold(held('session_pause', 5_000), backoff, 1_000)).toBe(false);
+    expect(replacesHold(held('session_pause', 5_000), backoff, 5_000)).toBe(true); // the pause is over
+  });
 });

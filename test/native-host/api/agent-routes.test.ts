@@ -189,6 +189,6 @@ describe('POST /hooks', () => {
       headers: { ...auth, 'Content-Type': 'application/json', 'X-Claude-Pid': '31337' },
       body: JSON.stringify({ session_id: 's1', hook_event_name: 'PreToolUse' }),
     });
-    expect(core.hooks.at(-1)!.origin).toEqual({ pid: 31337 });
+    expect(core.hooks.at(-1)!.origin).toEqual({ claudePid: 31337, hookPid: undefined });
   });
 });

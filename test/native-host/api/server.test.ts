@@ -96,7 +96,7 @@ describe('POST /hooks', () => {
     const response = await post('/hooks', payload);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual(core.hookAnswer);
-    expect(core.hooks).toEqual([{ payload, receivedAt: expect.any(Number), origin: {} }]);
+    expect(core.hooks).toEqual([{ payload, receivedAt: expect.any(Number), origin: { hookPid: undefined } }]);
   });
 
   it('answers 400 naming what a hook event lacks, and 401 without the token', async () => {

@@ -11,6 +11,8 @@ export interface Posted {
   url: string;
   authorization: string | undefined;
   contentType: string | undefined;
+  /** X-Switchboard-Hook-Pid: the hook process that posted */
+  hookPid: string | undefined;
   body: Buffer;
 }
 
@@ -59,6 +61,7 @@ export async function startFakeDaemon(answer: Answer = (_posted, response) => re
         url: request.url ?? '',
         authorization: request.headers.authorization,
         contentType: request.headers['content-type'],
+        hookPid: request.headers['x-switchboard-hook-pid'] as string | undefined,
         body: Buffer.concat(chunks),
       };
       posted.push(entry);

@@ -127,6 +127,18 @@ describe.skipIf(process.platform === 'win32')('switchboard-hook', () => {
     expect(spoolFiles()).toHaveLength(1);
   });
 
+  it('names the event by its process id in the POST and in the spool file, so the daemon can drop the copy of a POST that did arrive', async () => {
+    daemon = await startFakeDaemon(() => {}); // takes the event, never answers in time
+    const where = writeScripts({ apiPort: daemon.port });
+    const payload = event('PostToolUse', { tool_use_id: 'toolu_01' });
+    await run(where.hook, [], payload, { env: { PATH: narrowPath() } });
+    const [name] = spoolFiles();
+    expect(daemon.posted[0].hookPid).toMatch(/^\d+$/);
+    expect(name).toBe(`${name.slice(0, 19)}-${daemon.posted[0].hookPid}.json`);
+    expect(readFileSync(join(home, 'spool', name), 'utf8')).toBe(payload);
+    expect(daemon.posted[0].body.toString('utf8')).toBe(payload);
+  });
+
   it('exits 0 and prints nothing when even the spool folder is gone', async () => {
     const where = writeScripts({ apiPort: await deadPort() });
     rmSync(join(home, 'spool'), { recursive: true });

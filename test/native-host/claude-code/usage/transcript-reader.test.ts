@@ -68,10 +68,53 @@ describe('transcripts the real CLI wrote', () => {
         status: 429,
         text: 'API Error: Request rejected (429) · Number of request tokens has exceeded your per-minute rate limit',
         resetsAt: null,
+        limit: null,
         cwd: CWD,
       },
     ]);
     expect(batch.stats).toMatchObject({ rateLimits: 1, usage: 0, apiErrors: 0 });
+  });
+
+  it("reads a subscriber's limit with the reset time the CLI keeps beside the text, 5-hour and weekly", async () => {
+    const reader = await TranscriptReader.open({ store: memoryCursorStore() });
+    const fiveHour = await readOnce(reader, [join(FIXTURES, 'rate-limit-subscriber-five-hour.jsonl')]);
+    expect(fiveHour.rateLimits).toEqual([
+      {
+        key: expect.any(String),
+        sessionId: expect.any(String),
+        at: expect.any(Number),
+        status: 429,
+        text: "You've hit your 5-hour limit · resets 7:46am (UTC)",
+        // anthropic-ratelimit-unified-reset, epoch seconds, as the fake API sent it
+        resetsAt: 1_795_247_194_000,
+        limit: 'five_hour',
+        cwd: CWD,
+      },
+    ]);
+    expect(new Date(fiveHour.rateLimits[0].resetsAt!).toISOString()).toBe('2026-11-21T07:46:34.000Z');
+    const weekly = await readOnce(reader, [join(FIXTURES, 'rate-limit-subscriber-weekly.jsonl')]);
+    expect(weekly.rateLimits).toEqual([
+      expect.objectContaining({ text: "You've hit your weekly limit · resets Nov 24, 1:29am (America/New_York)", resetsAt: Date.parse('2026-11-24T06:29:35Z'), limit: 'seven_day' }),
+    ]);
+    expect(weekly.stats).toMatchObject({ rateLimits: 1, usage: 0, unknown: {}, malformed: 0, invalid: 0 });
+  });
+
+  it('takes a retry the CLI made (a system api_error line) for no limit, and the 429 it gave up on for one without a reset time', async () => {
+    const reader = await TranscriptReader.open({ store: memoryCursorStore() });
+    const batch = await readOnce(reader, [join(FIXTURES, 'rate-limit-429-retried.jsonl')]);
+    expect(batch.rateLimits).toEqual([
+      expect.objectContaining({ status: 429, text: 'API Error: Request rejected (429) · This request would exceed your rate limit. Please try again later.', resetsAt: null, limit: null }),
+    ]);
+    expect(batch.stats).toMatchObject({ rateLimits: 1, usage: 0, apiErrors: 0, unknown: {}, malformed: 0, invalid: 0 });
+  });
+
+  it('reads a reset time of an unexpected shape as none, never as a bad line', () => {
+    const line = JSON.parse(rateLimitLine(T0, 'u-odd'));
+    const parse = (extra: Record<string, unknown>) => parseTranscriptLine(JSON.stringify({ ...line, ...extra }), SESSION, 'f:0');
+    expect(parse({ apiErrorParams: { rate_limit_info: { resetsAt: 'soon', rateLimitType: 5 } }, quotaLimits: 'full' })).toMatchObject({ kind: 'rate-limit', event: { resetsAt: null, limit: null } });
+    expect(parse({ quotaLimits: { resetsAt: 1_795_247_194, rateLimitType: 'five_hour' } })).toMatchObject({ kind: 'rate-limit', event: { resetsAt: 1_795_247_194_000, limit: 'five_hour' } });
+    expect(parse({ apiErrorParams: { rate_limit_info: { resetsAt: 1_795_247_194_000 } } })).toMatchObject({ kind: 'rate-limit', event: { resetsAt: 1_795_247_194_000 } });
+    expect(parse({ apiErrorParams: { rate_limit_info: { resetsAt: -5 } } })).toMatchObject({ kind: 'rate-limit', event: { resetsAt: null } });
   });
 
   it('reads the 1.0.x format: summaries, a sidechain answer, the subscriber limit with its reset time', async () => {
