@@ -28,7 +28,7 @@ function block(message: InboxMessage, room: number): string | undefined {
   const attachments = (envelope.body.attachments ?? []).map((a) => `[attachment ${a.name}, ${a.mimeType}, ${a.size} bytes]`).join('\n');
   const body = [envelope.body.text, code, attachments].filter(Boolean).join('\n');
   if (open.length + body.length + close.length <= room) return open + body + close;
-  const more = (cut: number) => `\n[… ${body.length - cut} more characters: the whole message is in Switchboard, id ${envelope.id}]`;
+  const more = (cut: number) => `\n[… ${body.length - cut} more characters: read the whole message with the read_message tool of the switchboard MCP server, message_id ${envelope.id}]`;
   const fits = room - open.length - close.length - more(0).length - 10;
   if (fits < 200) return undefined;
   return open + body.slice(0, fits) + more(fits) + close;

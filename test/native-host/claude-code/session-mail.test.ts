@@ -10,7 +10,7 @@ describe('mail framed for a session', () => {
     const { text, taken } = frameMail([long]);
     expect(text.length).toBeLessThanOrEqual(INJECTED_TEXT_LIMIT);
     expect(taken).toEqual([long]);
-    expect(text).toMatch(new RegExp(`\\[… \\d+ more characters: the whole message is in Switchboard, id ${long.envelope.id}\\]`));
+    expect(text).toMatch(new RegExp(`\\[… \\d+ more characters: read the whole message with the read_message tool of the switchboard MCP server, message_id ${long.envelope.id}\\]`));
   });
 
   it('takes as many messages as fit and leaves the rest for the next hook point', () => {
