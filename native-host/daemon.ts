@@ -118,7 +118,13 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
     });
     const monitor = usage;
     await hookCopies.load(hookCopiesFile, (line) => log(`warning: ${line}`));
-    const resumer = new SessionResumer({ enabled: config.claudeCode.resumeExited, command: config.claudeCode.command, logDir: join(home, 'logs'), log });
+    const resumer = new SessionResumer({
+      enabled: config.claudeCode.resumeExited,
+      command: config.claudeCode.command,
+      logDir: join(home, 'logs'),
+      log,
+      stillWaiting: (sessionId) => inbox.list(`claude-code:${config.device}/${sessionId}`, 0, 1_000).some((m) => !m.ackedAt),
+    });
     host = new Host({
       journal,
       inbox,
@@ -129,7 +135,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       directoryFile: join(files.journal, 'hub-directory.json'),
       log,
       hookCopies,
-      onEndedSessionMail: (sessionId) => resumer.resume(sessionId),
+      onEndedSessionMail: (sessionId, project) => resumer.resume(sessionId, project),
       onHook: (payload, receivedAt) => {
         monitor.hook(payload, receivedAt);
         resumer.track(payload.session_id, payload.cwd);

@@ -9,12 +9,23 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { newMessageId, parseOrThrow, parseSendRequest, type SendRequest } from '../src/protocol/envelope';
 import { HookPayload, HubFrame, type DirectoryFrame, type HostFrame, type InboundRecord } from '../src/protocol/native';
 import { frameMail, hookOutput, mailPointOf } from './claude-code/session-mail';
 import type { Envelope } from '../src/protocol/envelope';
 
 const isSession = (address: string) => address.startsWith('claude-code:');
+
+/**
+ * Whether the turn's last words answer this message: a prompt, a note or a command does; a reply,
+ * a status or an event does not (two sessions would otherwise answer each other's answers for
+ * ever), and neither does a message the session sent itself.
+ */
+const asksForAnswer = (envelope: Envelope, session: string) => envelope.from !== session && (envelope.kind === 'prompt' || envelope.kind === 'note' || envelope.kind === 'command');
+
+/** How long after a hook's answer a spooled copy of its event can prove the answer lost (the hook's curl waits 2 s). */
+const ANSWER_PROOF_MS = 5 * 60_000;
 import { AgentAddress } from '../src/protocol/address';
 import { MessageId } from '../src/protocol/envelope';
 import { HoldRequest } from '../src/bus/destinations';
@@ -48,7 +59,7 @@ export interface HostOptions {
   /** where the hub's directory is kept, so it can be shown before the hub connects again; default: memory only */
   directoryFile?: string;
   /** mail waits for a session that has ended (config claudeCode.resumeExited decides what to do) */
-  onEndedSessionMail?: (sessionId: string) => void;
+  onEndedSessionMail?: (sessionId: string, project: string | undefined) => void;
   /** told of every hook event the host takes (the usage monitor follows transcripts with it) */
   onHook?: (payload: HookPayload, receivedAt: number) => void;
   /** drops the second copy of a hook event that was posted and then spooled too; default: every copy is taken */
@@ -89,6 +100,9 @@ export class Host implements HostCore {
   private readonly sessionByPid = new Map<number, { session: string; at: number }>();
   /** the hub's agents and holds, as it last told them */
   private hubDirectory: DirectoryFrame | undefined;
+  private directoryWrite: Promise<void> = Promise.resolve();
+  /** the mail each recent hook answer carried, by hook pid, in case the answer never arrives */
+  private readonly answeredMail = new Map<number, { session: string; ids: string[]; at: number }>();
 
   constructor(private readonly options: HostOptions) {
     this.now = options.now ?? Date.now;
@@ -168,8 +182,10 @@ export class Host implements HostCore {
     const journal = async () => void (await this.append({ type: 'hook', event: { id: newMessageId(), receivedAt, payload } }));
     const taken = this.options.hookCopies ? await this.options.hookCopies.take(origin.hookPid, payload, receivedAt, journal) : (await journal(), true);
     if (!taken) {
-      // Its first copy was journaled, and its answer already given (or lost with the hook that timed out).
+      // Its first copy was journaled; the hook spooled this one because the answer came too late,
+      // so Claude Code never saw what the answer carried: that mail is waiting again.
       this.log(`dropped the second copy of a ${payload.hook_event_name} hook event of session ${payload.session_id} (hook process ${origin.hookPid})`);
+      await this.takeBack(origin.hookPid);
       return {};
     }
     if (origin.claudePid !== undefined && Number.isSafeInteger(origin.claudePid) && origin.claudePid > 1) this.noteSessionPid(origin.claudePid, payload.session_id);
@@ -187,12 +203,38 @@ export class Host implements HostCore {
       this.endedSessions.add(session);
       this.endWaits(session);
       // Mail that came during the last turn and found no hook point after it.
-      if (this.options.inbox.list(session, 0, 1_000).some((m) => !m.ackedAt)) this.options.onEndedSessionMail?.(payload.session_id);
+      if (this.options.inbox.list(session, 0, 1_000).some((m) => !m.ackedAt)) this.options.onEndedSessionMail?.(payload.session_id, payload.cwd);
     } else this.endedSessions.delete(session); // a resumed session is alive again
     const point = mailPointOf(name, payload);
     if (point === 'none') return {};
-    const text = await this.takeMail(session);
-    return text ? hookOutput(point, name, text) : {};
+    const mail = await this.takeMail(session);
+    if (!mail) return {};
+    if (origin.hookPid !== undefined) this.rememberAnswer(origin.hookPid, session, mail.ids);
+    return hookOutput(point, name, mail.text);
+  }
+
+  private rememberAnswer(hookPid: number, session: string, ids: string[]): void {
+    const now = this.now();
+    this.answeredMail.set(hookPid, { session, ids, at: now });
+    // Only a copy within minutes can prove an answer lost: forget older ones.
+    for (const [pid, answer] of this.answeredMail) {
+      if (now - answer.at < ANSWER_PROOF_MS && this.answeredMail.size <= 1_024) break;
+      this.answeredMail.delete(pid);
+    }
+  }
+
+  /** The mail a hook's answer carried, when that answer never reached Claude Code: unread again, and not awaiting an answer. */
+  private async takeBack(hookPid: number | undefined): Promise<void> {
+    const answer = hookPid === undefined ? undefined : this.answeredMail.get(hookPid);
+    if (!answer || this.now() - answer.at > ANSWER_PROOF_MS) return;
+    this.answeredMail.delete(hookPid!);
+    for (const id of answer.ids) await this.options.inbox.unack(answer.session, id);
+    const rest = (this.awaitingAnswer.get(answer.session) ?? []).filter((envelope) => !answer.ids.includes(envelope.id));
+    if (rest.length) this.awaitingAnswer.set(answer.session, rest);
+    else this.awaitingAnswer.delete(answer.session);
+    this.saveAnswers();
+    this.log(`the answer carrying ${answer.ids.length} message(s) never reached session ${answer.session}: they wait for its next hook point`);
+    this.mailArrived(answer.session);
   }
 
   /**
@@ -220,10 +262,10 @@ export class Host implements HostCore {
       });
       waiters.add(waiter);
       signal.addEventListener('abort', onAbort);
-      const text = await this.takeMail(session);
-      if (text) {
+      const mail = await this.takeMail(session);
+      if (mail) {
         waiter('mail');
-        return text;
+        return mail.text;
       }
       if ((await woken) === 'end') return undefined;
     }
@@ -261,24 +303,33 @@ export class Host implements HostCore {
    * disk) and journals `delivered` for the hub before the hook answers, so a crash after the answer
    * cannot put the same message in twice. Messages are taken one caller at a time.
    */
-  private takeMail(session: string): Promise<string | undefined> {
+  private takeMail(session: string, only?: ReadonlySet<string>): Promise<{ text: string; ids: string[] } | undefined> {
     const run = this.mailLock.then(async () => {
-      const waiting = this.options.inbox.list(session, 0, 1_000).filter((m) => !m.ackedAt);
+      const waiting = this.options.inbox.list(session, 0, 1_000).filter((m) => !m.ackedAt && (!only || only.has(m.envelope.id)));
       if (!waiting.length) return undefined;
-      const { text, taken } = frameMail(waiting);
+      const { text, taken } = only ? { text: '', taken: waiting } : frameMail(waiting);
       const at = this.now();
       for (const message of taken) {
         await this.options.inbox.ack(session, message.envelope.id, at);
         await this.append({ type: 'delivered', messageId: message.envelope.id, recipient: session });
       }
       const answering = this.awaitingAnswer.get(session) ?? [];
-      answering.push(...taken.map((m) => m.envelope));
-      this.awaitingAnswer.set(session, answering);
+      answering.push(...taken.map((m) => m.envelope).filter((envelope) => asksForAnswer(envelope, session)));
+      if (answering.length) this.awaitingAnswer.set(session, answering);
       this.saveAnswers();
-      return text || undefined;
+      return taken.length ? { text, ids: taken.map((m) => m.envelope.id) } : undefined;
     });
     this.mailLock = run.then(() => undefined, () => undefined);
     return run;
+  }
+
+  /**
+   * The session read these messages itself (its MCP server returned them): they are delivered, and
+   * no hook puts them in again. Their answer is its reply, or else its turn's last words.
+   */
+  async markRead(agent: string, ids: string[]): Promise<void> {
+    if (!isSession(agent) || !ids.length) return;
+    await this.takeMail(agent, new Set(ids));
   }
 
   /** Sends the session's last words to whoever the mail it read asked to answer, and acks that mail. */
@@ -312,16 +363,25 @@ export class Host implements HostCore {
     }
   }
 
-  /** Rare (when the hub's agents or holds change): written whole, atomically. */
+  /** When the hub's agents or holds change (at most every few hundred ms): written whole, atomically, off the event loop's way. */
   private saveDirectory(): void {
     const file = this.options.directoryFile;
     if (!file) return;
-    try {
-      writeFileSync(`${file}.tmp`, JSON.stringify(this.hubDirectory), { mode: 0o600 });
-      renameSync(`${file}.tmp`, file);
-    } catch (error) {
-      this.log(`warning: could not save ${file}: ${(error as Error).message}`);
-    }
+    const frame = this.hubDirectory;
+    this.directoryWrite = this.directoryWrite.then(async () => {
+      if (frame !== this.hubDirectory) return; // a newer one follows
+      try {
+        await writeFile(`${file}.tmp`, JSON.stringify(frame), { mode: 0o600 });
+        await rename(`${file}.tmp`, file);
+      } catch (error) {
+        this.log(`warning: could not save ${file}: ${(error as Error).message}`);
+      }
+    });
+  }
+
+  /** Resolves once the directory on disk is the latest (for tests and a clean stop). */
+  directorySaved(): Promise<void> {
+    return this.directoryWrite;
   }
 
   private mailArrived(session: string): void {
@@ -447,7 +507,11 @@ export class Host implements HostCore {
         connection.send(held ? { type: 'accepted', id: frame.id, held: true } : { type: 'accepted', id: frame.id });
         if (held) {
           this.mailArrived(frame.recipient);
-          if (this.endedSessions.has(frame.recipient)) this.options.onEndedSessionMail?.(frame.recipient.slice(frame.recipient.indexOf('/') + 1));
+          // Ended as this daemon saw it, or as the hub knows it (this daemon may have started since).
+          const known = this.hubDirectory?.agents.find((agent) => agent.address === frame.recipient);
+          if (this.endedSessions.has(frame.recipient) || known?.state === 'ended') {
+            this.options.onEndedSessionMail?.(frame.recipient.slice(frame.recipient.indexOf('/') + 1), known?.project);
+          }
         }
       } catch (error) {
         connection.send({ type: 'refused', id: frame.id, reason: error instanceof Error ? error.message : String(error) });

@@ -163,6 +163,21 @@ export class Inbox {
     return true;
   }
 
+  /**
+   * Takes back an ack, durably: the message is unread again (it went into a hook answer that Claude
+   * Code never got). False when there was no ack to take back.
+   */
+  async unack(recipient: string, messageId: string): Promise<boolean> {
+    const key = keyOf(recipient, messageId);
+    for (let earlier = this.#acking.get(key); earlier; earlier = this.#acking.get(key)) await earlier.catch(() => {});
+    const stored = this.#byKey.get(key);
+    if (!stored || stored.ackSeq === undefined) return false;
+    await this.#journal.remove([stored.ackSeq]);
+    stored.ackSeq = undefined;
+    stored.ackedAt = undefined;
+    return true;
+  }
+
   /** Calls `listener` with each message added for `recipient` from now on, until the returned function is called. */
   subscribe(recipient: string, listener: (message: InboxMessage) => void): () => void {
     let listeners = this.#listeners.get(recipient);

@@ -75,6 +75,11 @@ export interface HostCore {
    * acks it. Throws NotFoundError when the agent has no such message.
    */
   reply(agent: string, messageId: string, text: string): Promise<{ messageId: string }>;
+  /**
+   * The agent has read these messages itself (its MCP server showed them): for a Claude Code
+   * session they count as delivered, and its hooks do not put them in again. Others: nothing.
+   */
+  markRead(agent: string, ids: string[]): Promise<void>;
   /** The session whose hooks ran from the first of `pids` that ran any (a process and its ancestors, nearest first). */
   sessionOf(pids: number[]): string | undefined;
   /** The hub's agents and holds as it last told them (kept across restarts), or undefined before it ever did. */

@@ -4,7 +4,7 @@
  *
  *   GET  /agent/whoami?pids=P1,P2…      the Claude Code session whose hooks ran from the first of these processes
  *   GET  /agent/directory               the hub's agents and held destinations, as it last told the host
- *   GET  /agent/inbox?agent=&after=&limit=&unread=   an agent's messages here, oldest first, not consumed
+ *   GET  /agent/inbox?agent=&after=&limit=&unread=&seen=   an agent's messages here, oldest first, not consumed
  *   GET  /agent/wait?agent=&after=&timeout=          the first unread message after seq `after`; 204 when none came in time
  *   GET  /agent/message?agent=&id=      one whole message
  *   POST /agent/send    a SendRequest (src/protocol/envelope.ts) → {message_id}
@@ -36,7 +36,11 @@ export interface AgentRoutesOptions {
   usage?: { report(): unknown };
 }
 
-const WAIT_MAX_SECONDS = 600;
+/** Below Node's fetch (undici) headers timeout of 300 s, which would end a longer wait as a failure. */
+/** The agents that send through the host's API: its API clients, Claude Code sessions, Claude Desktop. */
+export const SENDER_KINDS = ['api', 'claude-code', 'claude-desktop'] as const;
+
+const WAIT_MAX_SECONDS = 240;
 
 const count = (what: string, max: number) =>
   z
@@ -51,18 +55,22 @@ const WhoamiQuery = z.strictObject({
     .regex(/^\d{1,10}(,\d{1,10}){0,31}$/, { error: 'expected up to 32 process ids separated by commas, nearest first' })
     .transform((pids) => pids.split(',').map(Number)),
 });
+/** `seen=true`: the agent itself reads them (its MCP server): a session's hooks then do not put them in again. */
+const Seen = z.enum(['true', 'false'], { error: 'expected true or false' }).optional();
 const InboxQuery = z.strictObject({
+  seen: Seen,
   agent: AgentAddress,
   after: count('', Number.MAX_SAFE_INTEGER).optional(),
   limit: count(' messages', 1_000).optional(),
   unread: z.enum(['true', 'false'], { error: 'expected true or false' }).optional(),
 });
 const WaitQuery = z.strictObject({
+  seen: Seen,
   agent: AgentAddress,
   after: count('', Number.MAX_SAFE_INTEGER).optional(),
   timeout: count(' seconds', WAIT_MAX_SECONDS).optional(),
 });
-const MessageQuery = z.strictObject({ agent: AgentAddress, id: MessageId });
+const MessageQuery = z.strictObject({ seen: Seen, agent: AgentAddress, id: MessageId });
 const PresentBody = z.strictObject({ agent: AgentAddress });
 const AckBody = z.strictObject({ agent: AgentAddress, message_id: MessageId });
 const ReplyBody = z.strictObject({ agent: AgentAddress, message_id: MessageId, text: z.string().min(1, { error: 'the reply is empty' }).max(200_000) });
@@ -110,7 +118,7 @@ export function recoveryStatus(directory: DirectoryFrame | undefined, hubConnect
         history: d.history,
       })),
     recent: destinations.filter((d) => !d.hold && d.breaker === 'closed').map((d) => ({ address: d.address, history: d.history })),
-    rateLimitedSessions: (directory?.agents ?? []).filter((a) => a.state === 'rate-limited').map((a) => ({ address: a.address, title: a.title, project: a.project, since: a.lastSeen })),
+    rateLimitedSessions: (directory?.agents ?? []).filter((a) => a.state === 'rate-limited').map((a) => ({ address: a.address, title: a.title, project: a.project, lastSeen: a.lastSeen })),
     ...(usage !== undefined ? { limits: (usage as { limits?: unknown }).limits ?? null } : {}),
   };
 }
@@ -138,12 +146,15 @@ export function agentRoutes(options: AgentRoutesOptions): Record<string, Partial
     sendJson(response, 200, { hubConnected: core.status().hubConnected, asOf: known?.at ?? null, agents: known?.agents ?? [], destinations: known?.destinations ?? [] });
   };
 
-  const inbox: Route = (_request, response, url) => {
+  const inbox: Route = async (_request, response, url) => {
     const q = parseOrThrow(InboxQuery, query(url), 'query');
     limit(q.agent);
     const after = q.after ?? -1;
     const found = inboxOf(q.agent).filter((m) => m.seq > after && (q.unread !== 'true' || m.ackedAt === undefined));
-    sendJson(response, 200, { agent: q.agent, messages: found.slice(0, q.limit ?? 100).map(agentMessage), more: found.length > (q.limit ?? 100) });
+    const shown = found.slice(0, q.limit ?? 100);
+    const view = shown.map(agentMessage); // as they were before this read marked them
+    if (q.seen === 'true') await core.markRead(q.agent, shown.filter((m) => m.ackedAt === undefined).map((m) => m.envelope.id));
+    sendJson(response, 200, { agent: q.agent, messages: view, more: found.length > shown.length });
   };
 
   const wait: Route = async (request, response, url) => {
@@ -173,19 +184,28 @@ export function agentRoutes(options: AgentRoutesOptions): Record<string, Partial
       response.writeHead(204, { 'Cache-Control': 'no-store' }).end();
       return;
     }
-    sendJson(response, 200, { message: agentMessage(message) });
+    const view = agentMessage(message);
+    if (q.seen === 'true') await core.markRead(q.agent, [message.envelope.id]);
+    sendJson(response, 200, { message: view });
   };
 
-  const one: Route = (_request, response, url) => {
+  const one: Route = async (_request, response, url) => {
     const q = parseOrThrow(MessageQuery, query(url), 'query');
     limit(q.agent);
     const found = inboxOf(q.agent).find((m) => m.envelope.id === q.id);
     if (!found) throw new HttpError(404, `${q.agent} has no message ${q.id} here`);
-    sendJson(response, 200, { message: agentMessage(found) });
+    const view = agentMessage(found);
+    if (q.seen === 'true' && found.ackedAt === undefined) await core.markRead(q.agent, [q.id]);
+    sendJson(response, 200, { message: view });
   };
 
   const send: Route = async (request, response) => {
     const sendRequest = parseSendRequest(await readJsonBody(request, maxBodyBytes));
+    // Agents that speak through this host only: never the person's own pages, nor a claude.ai tab.
+    const device = core.status().device;
+    if (!SENDER_KINDS.some((kind) => sendRequest.from.startsWith(`${kind}:${device}/`))) {
+      throw new HttpError(400, `from: an agent of this host, ${SENDER_KINDS.map((kind) => `${kind}:${device}/…`).join(' or ')}; got ${JSON.stringify(sendRequest.from)}`);
+    }
     limit(sendRequest.from);
     const { messageId } = await core.submit(sendRequest);
     sendJson(response, 200, { message_id: messageId });

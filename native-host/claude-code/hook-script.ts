@@ -155,7 +155,8 @@ fi
 # The hook's own pid names this event in the POST and in the spool file alike: a POST that reached
 # the daemon but answered too late is spooled too, and the daemon drops that second copy
 # (hook-copies.ts). The Claude Code process that runs this hook is its parent: Switchboard's MCP
-# server, which that process starts too, finds its session by it.
+# server, which that process starts too, finds its session by it. Claude Code names itself in
+# $CLAUDE_PID (the hook's parent may be a shell it started).
 if answer=$(post /hooks ${POST_MAX_SECONDS} -H "X-Switchboard-Hook-Pid: $$" -H "X-Claude-Pid: \${CLAUDE_PID:-$PPID}"); then
   rm -f "$incoming"
   [ -z "$answer" ] || printf '%s\\n' "$answer"

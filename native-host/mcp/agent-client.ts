@@ -27,8 +27,9 @@ export class AgentClient {
     return this.call('GET', '/agent/directory');
   }
 
+  /** Lists; the agent is reading them itself (`seen`): a session's hooks will not put them in again. */
   inbox(agent: string, options: { after?: number; limit?: number; unread?: boolean } = {}): Promise<{ messages: AgentMessage[]; more: boolean }> {
-    const query = new URLSearchParams({ agent });
+    const query = new URLSearchParams({ agent, seen: 'true' });
     if (options.after !== undefined && options.after >= 0) query.set('after', String(options.after));
     if (options.limit !== undefined) query.set('limit', String(options.limit));
     if (options.unread) query.set('unread', 'true');
@@ -36,12 +37,12 @@ export class AgentClient {
   }
 
   message(agent: string, id: string): Promise<{ message: AgentMessage }> {
-    return this.call('GET', `/agent/message?${new URLSearchParams({ agent, id })}`);
+    return this.call('GET', `/agent/message?${new URLSearchParams({ agent, id, seen: 'true' })}`);
   }
 
   /** The first unread message after seq `after`, or undefined when none comes within `timeoutSeconds`. */
   async wait(agent: string, after: number, timeoutSeconds: number, signal?: AbortSignal): Promise<AgentMessage | undefined> {
-    const query = new URLSearchParams({ agent, timeout: String(timeoutSeconds) });
+    const query = new URLSearchParams({ agent, timeout: String(timeoutSeconds), seen: 'true' });
     if (after >= 0) query.set('after', String(after));
     const answer = await this.call<{ message: AgentMessage } | undefined>('GET', `/agent/wait?${query}`, undefined, signal);
     return answer?.message;
@@ -75,9 +76,11 @@ export class AgentClient {
 
 /**
  * This process's ancestors, nearest first (its parent, its parent's parent…), up to `depth`: the
- * Claude Code process that started this MCP server is among the first. /proc on Linux, ps elsewhere.
+ * Claude Code process that started this MCP server is its parent (or the parent's parent, through a
+ * wrapper). No further: a `claude` started by another session's tool is not that session. /proc on
+ * Linux, ps elsewhere.
  */
-export function ancestors(depth = 4, start = process.ppid): number[] {
+export function ancestors(depth = 2, start = process.ppid): number[] {
   const found: number[] = [];
   let pid = start;
   while (pid > 1 && found.length < depth) {

@@ -188,7 +188,12 @@ export function hold(record: DestinationRecord, request: HoldRequest, now: numbe
   if (request.until !== undefined) next.until = request.until;
   if (request.fallback !== undefined) next.fallback = request.fallback;
   if (request.notify !== undefined) next.notify = request.notify;
-  if (request.strategy === 'exponential_backoff') {
+  if (request.strategy === 'exponential_backoff' && record.hold?.strategy === 'exponential_backoff') {
+    // Asked again while backing off: the backoff goes on as it was, not from its first wait.
+    next.since = record.hold.since;
+    next.probes = record.hold.probes;
+    next.nextProbeAt = record.hold.nextProbeAt;
+  } else if (request.strategy === 'exponential_backoff') {
     // Held again within the longest wait of the last backoff's release: its probe did not really work.
     const again = record.lastBackoff !== undefined && now - record.lastBackoff.releasedAt < policy.maxCoolDownMs;
     next.probes = again ? record.lastBackoff!.probes + 1 : 0;

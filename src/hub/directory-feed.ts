@@ -3,8 +3,8 @@
  * Claude Code sessions with their state, title and project — and the destinations the bus holds
  * back, with why and until when. The host cannot ask the hub, so the hub tells it: on every
  * connect, soon after anything that may have changed it (a hook event, a hold), and on a slow
- * timer for what changes by itself (a probe, a breaker's cool-down). A frame equal to the last one
- * sent is not sent again.
+ * timer for what changes by itself (a probe, a breaker's cool-down). A frame that differs from the
+ * last one sent only in when agents were last seen is not sent.
  *
  * The host's MCP server lists agents from it, and `GET /recovery/status` shows the holds (issue 5).
  */
@@ -69,7 +69,7 @@ export function directoryFrame(known: KnownAgent[], sessions: SessionRecord[], d
 export interface DirectoryFeedOptions {
   /** sends the frame; false when the host is not connected (it gets one on connect) */
   publish(frame: DirectoryFrame): boolean;
-  /** how long after a change the frame goes, so a burst of hook events sends one; default 300 */
+  /** how long after a change the frame goes, so a burst of hook events sends one; default 1_000 */
   debounceMs?: number;
   /** how often to look for changes nothing announced (probes, cool-downs); default 5_000 */
   checkEveryMs?: number;
@@ -98,7 +98,7 @@ export class DirectoryFeed {
   }
 
   /** Something may have changed: send the directory soon, if it did. */
-  changed(delayMs = this.options.debounceMs ?? 300): void {
+  changed(delayMs = this.options.debounceMs ?? 1_000): void {
     if (this.pending !== undefined) return;
     this.pending = setTimeout(() => {
       this.pending = undefined;
@@ -116,7 +116,8 @@ export class DirectoryFeed {
       try {
         const [agents, sessions] = await Promise.all([this.sources.agents(), this.sources.sessions()]);
         const frame = directoryFrame(agents, sessions, this.sources.destinations(), this.sources.now());
-        const content = JSON.stringify({ agents: frame.agents, destinations: frame.destinations });
+        // lastSeen moves with every hook event: alone, it is not worth a frame.
+        const content = JSON.stringify({ agents: frame.agents.map(({ lastSeen: _, ...agent }) => agent), destinations: frame.destinations });
         if (!force && content === this.lastSent) return;
         if (this.options.publish(frame)) this.lastSent = content;
       } catch (error) {

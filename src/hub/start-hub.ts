@@ -84,9 +84,11 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
         if (session.events === 1) await directory.noteAgent(session.address);
         const hold = holdFor(event, session.address);
         if (hold) {
+          const alreadyHeld = bus.destinations().some((d) => d.address === session.address && d.hold);
           await holdAgent(hold);
-          // The interrupted turn: a message to carry on, waiting first in the held queue (the hold's probe).
-          await bus.send(resumeRequest(event, session.address));
+          // The interrupted turn: a message to carry on, waiting first in the held queue (the hold's
+          // probe) — one per limit, not one per report of it (a hold already there has its own).
+          if (!alreadyHeld) await bus.send(resumeRequest(event, session.address));
         }
         feed.changed();
       },

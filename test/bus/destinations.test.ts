@@ -91,6 +91,14 @@ describe('holds', () => {
     expect(later.hold).toMatchObject({ probes: 0, nextProbeAt: at + policy.maxCoolDownMs + policy.probeBaseMs });
   });
 
+  it('exponential_backoff asked for again while it backs off goes on as it was', () => {
+    let record = hold(newDestination(ADDRESS), request({ strategy: 'exponential_backoff' }), T, policy);
+    for (let i = 0; i < 2; i++) record = failed(gate(record, record.hold!.nextProbeAt!).record, record.hold!.nextProbeAt!, 'limited', policy);
+    const before = record.hold!;
+    const again = hold(record, request({ strategy: 'exponential_backoff', reason: 'limited again' }), before.nextProbeAt! - 1, policy);
+    expect(again.hold).toMatchObject({ probes: 2, nextProbeAt: before.nextProbeAt, since: before.since, reason: 'limited again' });
+  });
+
   it('graceful_degradation sends held work to the fallback until released', () => {
     const held = hold(newDestination(ADDRESS), request({ strategy: 'graceful_degradation', fallback: 'claude-code:laptop/s2' }), T, policy);
     expect(gate(held, T + 1)).toMatchObject({ open: false, reroute: 'claude-code:laptop/s2' });

@@ -18,6 +18,7 @@ import { installClaudeCode } from '../../native-host/claude-code/install';
 import { mcpServerEntry } from '../../native-host/mcp/install';
 import type { MessageStatus } from '../../src/bus/bus';
 import type { StoredEntry } from '../../src/bus/ports';
+import type { StoredHookEvent } from '../../src/storage/events-db';
 
 describe('the MCP server with a real hub', () => {
   let host: InstalledHost;
@@ -130,9 +131,15 @@ describe('the MCP server with a real hub', () => {
       const toolResults = api.turnRequests().map(requestText).filter((text) => text.includes('"untrusted": true'));
       expect(toolResults.some((text) => text.includes('probe-mcp-read') && text.includes(`"you": "${address}"`))).toBe(true);
       await waitFor(() => statusOf(asked.id), (s) => s.deliveries[0]?.state === 'acked', 30_000, 'the mail acked');
-      const replies = () => browser!.request<StoredEntry[]>({ type: 'list', agent: 'extension:local/popup' });
-      const found = await waitFor(replies, (list) => list.some((e) => e.message.inReplyTo === asked.id), 20_000, 'the reply');
-      const answers = found.filter((e) => e.message.inReplyTo === asked.id);
+      // The host journals in order and the hub commits in order: once SessionEnd is in the hub, so is
+      // any answer the Stop before it could have sent.
+      await waitFor(
+        () => browser!.request<StoredHookEvent[]>({ type: 'session-events', sessionId }),
+        (events) => events.some((e) => e.name === 'SessionEnd'),
+        30_000,
+        'the session end in the hub',
+      );
+      const answers = (await browser!.request<StoredEntry[]>({ type: 'list', agent: 'extension:local/popup' })).filter((e) => e.message.inReplyTo === asked.id);
       // The MCP reply, and not the turn's last words as a second one.
       expect(answers.map((e) => e.message.body.text)).toEqual(['Forty-two, through MCP.']);
       expect(answers[0].message).toMatchObject({ from: address, kind: 'reply' });

@@ -63,6 +63,11 @@ describe('DirectoryFeed', () => {
     for (let i = 0; i < 5; i++) feed.changed();
     await vi.advanceTimersByTimeAsync(400);
     expect(sent.map((f) => f.agents[0].state)).toEqual(['working', 'idle']);
+    // Only lastSeen moved (another hook event of the same kind): not worth a frame.
+    sessions = [session({ state: 'idle', lastEventAt: NOW + 5_000 })];
+    feed.changed();
+    await vi.advanceTimersByTimeAsync(400);
+    expect(sent).toHaveLength(2);
     // Not connected: nothing goes, and the next connect sends it all again.
     connected = false;
     sessions = [session({ state: 'ended' })];

@@ -348,20 +348,68 @@ describe('the host core', () => {
       expect(host.sessionOf([1])).toBeUndefined();
     });
 
-    it('asks for the ended session to be resumed when mail comes after its end, or waits at its end', async () => {
-      const resumes: string[] = [];
-      host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, onEndedSessionMail: (id) => resumes.push(id) });
+    it('never answers a reply, a status or its own message with the turn\'s last words: two sessions do not answer each other for ever', async () => {
       const hub = new RecordingHub();
       host.attachHub(hub);
-      await host.hook({ session_id: 'sess-9', hook_event_name: 'SessionEnd' });
+      const answer = envelopeFor({ from: 'claude-code:local/other', to: [SESSION], kind: 'reply', body: { text: 'Here is my answer.' } });
+      const own = envelopeFor({ from: SESSION, to: [SESSION], kind: 'prompt', body: { text: 'Note to self' } });
+      const question = mail('A real question');
+      for (const [i, envelope] of [answer, own, question].entries()) await host.receive(hub, { type: 'deliver', id: `d${i}`, recipient: SESSION, envelope });
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'UserPromptSubmit', prompt: 'x' });
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'Stop', stop_hook_active: false, last_assistant_message: 'Done.' });
+      expect(recordsOf('message').map((r) => r.message.inReplyTo)).toEqual([question.id]);
+      expect(recordsOf('delivered').map((r) => r.messageId).sort()).toEqual([answer.id, own.id, question.id].sort());
+    });
+
+    it('takes mail its MCP server showed it as read: delivered, and no hook puts it in again', async () => {
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      const message = mail('Read me through MCP');
+      await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: message });
+      await host.markRead(SESSION, [message.id]);
+      await host.markRead(SESSION, [message.id]); // again: nothing more
+      await host.markRead('api:local/client', [message.id]); // not a session: nothing
+      expect(recordsOf('delivered')).toEqual([{ type: 'delivered', messageId: message.id, recipient: SESSION }]);
+      expect(await host.hook({ session_id: 'sess-9', hook_event_name: 'UserPromptSubmit', prompt: 'x' })).toEqual({});
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'Stop', stop_hook_active: false, last_assistant_message: 'Answered.' });
+      expect(recordsOf('message').map((r) => [r.message.inReplyTo, r.message.body.text])).toEqual([[message.id, 'Answered.']]);
+    });
+
+    it('puts mail back when the hook answer that carried it never reached Claude Code (its event came again from the spool)', async () => {
+      host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, hookCopies: new HookCopies(() => now) });
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      const message = mail('Do not lose me');
+      await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: message });
+      const prompt = { session_id: 'sess-9', hook_event_name: 'UserPromptSubmit', prompt: 'go' };
+      expect(JSON.stringify(await host.hook(prompt, 5_000, { hookPid: 777 }))).toContain('Do not lose me'); // curl gave up before this arrived
+      expect(await host.hook(prompt, 7_000, { hookPid: 777 })).toEqual({}); // the spooled copy: dropped, and it proves the answer lost
+      // The next hook point puts it in, and the turn's words answer it once.
+      expect(JSON.stringify(await host.hook({ session_id: 'sess-9', hook_event_name: 'PostToolUse', tool_name: 'Bash' }, 8_000, { hookPid: 778 }))).toContain('Do not lose me');
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'Stop', stop_hook_active: false, last_assistant_message: 'Kept.' }, 9_000, { hookPid: 779 });
+      expect(recordsOf('message').map((r) => r.message.body.text)).toEqual(['Kept.']);
+    });
+
+    it('asks for the ended session to be resumed when mail comes after its end, or waits at its end', async () => {
+      const resumes: string[] = [];
+      host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, onEndedSessionMail: (id, project) => resumes.push(`${id} in ${project}`) });
+      const hub = new RecordingHub();
+      host.attachHub(hub);
+      await host.hook({ session_id: 'sess-9', hook_event_name: 'SessionEnd', cwd: '/work/app' });
       expect(resumes).toEqual([]);
       await host.receive(hub, { type: 'deliver', id: 'd1', recipient: SESSION, envelope: mail('after the end') });
-      expect(resumes).toEqual(['sess-9']);
+      expect(resumes).toEqual(['sess-9 in undefined']);
       // a session that ends with mail still waiting
       await host.hook({ session_id: 'sess-8', hook_event_name: 'PreToolUse' });
       await host.receive(hub, { type: 'deliver', id: 'd2', recipient: 'claude-code:local/sess-8', envelope: envelopeFor({ from: 'api:local/a', to: ['claude-code:local/sess-8'] }) });
-      await host.hook({ session_id: 'sess-8', hook_event_name: 'SessionEnd' });
-      expect(resumes).toEqual(['sess-9', 'sess-8']);
+      await host.hook({ session_id: 'sess-8', hook_event_name: 'SessionEnd', cwd: '/work/other' });
+      expect(resumes).toEqual(['sess-9 in undefined', 'sess-8 in /work/other']);
+      // A daemon that never saw the end: the hub's directory says the session ended, and where it worked.
+      host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, onEndedSessionMail: (id, project) => resumes.push(`${id} in ${project}`) });
+      host.attachHub(hub);
+      await host.receive(hub, { type: 'directory', at: 1, agents: [{ address: 'claude-code:local/sess-7', state: 'ended', project: '/work/seven' }], destinations: [] });
+      await host.receive(hub, { type: 'deliver', id: 'd3', recipient: 'claude-code:local/sess-7', envelope: envelopeFor({ from: 'api:local/a', to: ['claude-code:local/sess-7'] }) });
+      expect(resumes.at(-1)).toBe('sess-7 in /work/seven');
     });
   });
 
@@ -375,6 +423,7 @@ describe('the host core', () => {
     await host.receive(hub, frame);
     expect(host.directory()).toEqual(frame);
     await host.receive(hub, { ...frame, agents: [{ address: 'nope' }] }); // refused: the last good one stays
+    await host.directorySaved();
     host = new Host({ journal, inbox, version: '0.1.0', device: 'local', now: () => now, directoryFile });
     expect(host.directory()).toEqual(frame);
   });

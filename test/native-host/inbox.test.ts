@@ -101,6 +101,22 @@ describe('Inbox', () => {
     expect(inbox.list(BOT, 0, 10)[0]!.ackedAt).toBe(5_000);
   });
 
+  it('takes an ack back for good: unread again, after a restart too, and ackable again', async () => {
+    let inbox = await openInbox();
+    const message = envelope('put back');
+    await inbox.add(BOT, message, 1_000);
+    expect(await inbox.unack(BOT, message.id)).toBe(false); // nothing to take back
+    await inbox.ack(BOT, message.id, 5_000);
+    expect(await inbox.unack(BOT, message.id)).toBe(true);
+    expect(inbox.list(BOT, 0, 10)[0]!.ackedAt).toBeUndefined();
+    inbox = await reopen(inbox);
+    expect(inbox.list(BOT, 0, 10)[0]!.ackedAt).toBeUndefined();
+    await inbox.ack(BOT, message.id, 7_000);
+    inbox = await reopen(inbox);
+    expect(inbox.list(BOT, 0, 10)[0]!.ackedAt).toBe(7_000);
+    expect(await inbox.unack(OTHER, message.id)).toBe(false);
+  });
+
   it('acks a message that is still being added once it is in', async () => {
     const inbox = await openInbox();
     const message = envelope('fast ack');

@@ -62,6 +62,13 @@ export class MemoryHostCore implements HostCore {
     return sent;
   }
 
+  /** every markRead call */
+  readonly marked: { agent: string; ids: string[] }[] = [];
+  async markRead(agent: string, ids: string[]): Promise<void> {
+    this.marked.push({ agent, ids });
+    for (const message of this.inbox) if (message.recipient === agent && ids.includes(message.envelope.id)) message.ackedAt ??= this.now();
+  }
+
   /** the sessions `sessionOf` finds, by Claude Code pid */
   readonly sessionPids = new Map<number, string>();
   sessionOf(pids: number[]): string | undefined {

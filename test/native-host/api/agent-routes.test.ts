@@ -127,7 +127,19 @@ describe('an agent inbox', () => {
     const started = Date.now();
     expect((await get(`/agent/wait?agent=${SESSION}&after=${fresh.seq}&timeout=1`)).status).toBe(204);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect((await json(await get(`/agent/wait?agent=${SESSION}&timeout=601`))).body.error).toMatch(/timeout: at most 600 seconds/);
+    expect((await json(await get(`/agent/wait?agent=${SESSION}&timeout=241`))).body.error).toMatch(/timeout: at most 240 seconds/);
+  });
+
+  it('marks what the agent itself reads (seen=true) as read for the core, and only that', async () => {
+    const first = core.deliver(SESSION, envelopeFor({ from: ASKER, to: [SESSION] }));
+    const second = core.deliver(SESSION, envelopeFor({ from: ASKER, to: [SESSION] }));
+    await get(`/agent/inbox?agent=${SESSION}`);
+    expect(core.marked).toEqual([]);
+    const listed = (await json(await get(`/agent/inbox?agent=${SESSION}&seen=true&limit=1`))).body;
+    expect(listed.messages).toMatchObject([{ id: first.envelope.id, read: false }]); // as it was before this read
+    expect(core.marked).toEqual([{ agent: SESSION, ids: [first.envelope.id] }]);
+    expect((await json(await get(`/agent/wait?agent=${SESSION}&seen=true&timeout=1`))).body.message.id).toBe(second.envelope.id);
+    expect(core.marked.at(-1)).toEqual({ agent: SESSION, ids: [second.envelope.id] });
   });
 
   it('gives one message whole, or 404', async () => {
@@ -146,7 +158,15 @@ describe('sending, acking and replying as an agent', () => {
   });
 
   it('refuses a bad send, naming the field, and journals nothing', async () => {
-    for (const [body, field] of [[{ from: SESSION, to: ['nowhere'], body: 'x' }, 'to'], [{ to: [ASKER], body: 'x' }, 'from'], ['{not json', 'JSON']] as const) {
+    for (const [body, field] of [
+      [{ from: SESSION, to: ['nowhere'], body: 'x' }, 'to'],
+      [{ to: [ASKER], body: 'x' }, 'from'],
+      ['{not json', 'JSON'],
+      // only the host's own agents send here: not the person's pages, a tab, or another device
+      [{ from: 'extension:local/popup', to: [ASKER], body: 'x' }, 'from: an agent of this host'],
+      [{ from: ASKER, to: [SESSION], body: 'x' }, 'from: an agent of this host'],
+      [{ from: 'api:laptop/bot', to: [SESSION], body: 'x' }, 'from: an agent of this host'],
+    ] as const) {
       const refused = await json(await post('/agent/send', body));
       expect(refused.status).toBe(400);
       expect(refused.body.error).toContain(field);

@@ -10,25 +10,46 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-function resumer(enabled: boolean, start: (command: string, args: string[], cwd: string | undefined) => Promise<number | null>) {
+function resumer(enabled: boolean, start: (command: string, args: string[], cwd: string | undefined) => Promise<number | null>, stillWaiting = () => false) {
   let now = 1_000_000;
   const lines: string[] = [];
   const runs: { command: string; args: string[]; cwd: string | undefined }[] = [];
+  const scheduled: { work: () => void; ms: number }[] = [];
   const r = new SessionResumer({
     enabled,
     command: '/opt/claude',
     logDir: join(dir, 'logs'),
     log: (line) => lines.push(line),
     now: () => now,
+    stillWaiting,
+    later: (work, ms) => scheduled.push({ work, ms }),
     start: (command, args, cwd) => {
       runs.push({ command, args, cwd });
       return { exited: start(command, args, cwd) };
     },
   });
-  return { r, runs, lines, advance: (ms: number) => (now += ms) };
+  return { r, runs, lines, scheduled, advance: (ms: number) => (now += ms) };
 }
 
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
 describe('resuming an ended session for its mail', () => {
+  it('runs again a minute after a run that left mail waiting, and at most three times in six hours', async () => {
+    const { r, runs, lines, scheduled, advance } = resumer(true, async () => 0, () => true);
+    r.track('sess-3', '/work/three');
+    expect(r.resume('sess-3')).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      await tick();
+      expect(scheduled.at(-1)!.ms).toBe(60_000);
+      advance(60_000);
+      scheduled.at(-1)!.work();
+    }
+    expect(runs).toHaveLength(3);
+    expect(lines.at(-1)).toMatch(/not resuming session sess-3 again: resumed 3 times in 6 h; its mail waits/);
+    advance(6 * 3_600_000);
+    expect(r.resume('sess-3')).toBe(true);
+  });
+
   it('does nothing unless the person enabled it', () => {
     const { r, runs } = resumer(false, async () => 0);
     expect(r.resume('sess-1')).toBe(false);
@@ -58,8 +79,11 @@ describe('resuming an ended session for its mail', () => {
     expect(r.resume('--dangerously-skip-permissions')).toBe(false); // claude would take it for an option
     expect(r.resume('a b; rm -rf /')).toBe(false);
     expect(lines).toEqual([expect.stringMatching(/not resuming "--dangerously-skip-permissions": not a session id/), expect.stringMatching(/not resuming "a b; rm -rf \/": not a session id/)]);
-    expect(r.resume('sess-2')).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(r.resume('sess-2')).toBe(false); // no folder known: --resume would not find it
+    expect(lines.at(-1)).toMatch(/not resuming session sess-2: its folder is not known/);
+    expect(r.resume('sess-2', '/work/two')).toBe(true); // the project the hub knows
+    expect(runs[0].cwd).toBe('/work/two');
+    await tick();
     expect(lines.at(-1)).toMatch(/could not resume session sess-2: spawn \/opt\/claude ENOENT/);
     expect(runs).toHaveLength(1);
   });

@@ -106,10 +106,15 @@ describe('the Switchboard MCP server', () => {
     expect(replied.data).toMatchObject({ to: asked.envelope.id, acked: true });
     expect(core.submitted.at(-1)).toMatchObject({ from: SESSION, to: [ASKER], inReplyTo: asked.envelope.id, kind: 'reply', body: { text: '42' } });
     expect(core.acks).toContainEqual({ messageId: asked.envelope.id, recipient: SESSION });
-    expect((await call('read_inbox', { unread_only: true })).data.messages.map((m: { id: string }) => m.id)).toEqual([next.envelope.id]);
-
-    await call('ack', { message_id: next.envelope.id });
+    // What the tools showed it counts as read: listed still, never put into the session again by a hook.
     expect((await call('read_inbox', { unread_only: true })).data.messages).toEqual([]);
+    expect((await call('read_inbox')).data.messages.map((m: { id: string; read: boolean }) => [m.id, m.read])).toEqual([
+      [asked.envelope.id, true],
+      [next.envelope.id, true],
+    ]);
+    expect(core.marked.flatMap((m) => m.ids)).toEqual([asked.envelope.id, next.envelope.id]);
+    await call('ack', { message_id: next.envelope.id });
+    expect(core.acks).toContainEqual({ messageId: next.envelope.id, recipient: SESSION });
     const none = await call('wait_for_message', { timeout_seconds: 1 });
     expect(none.data, none.text).toMatchObject({ message: null, note: 'no message within 1 s' });
   });
