@@ -16,6 +16,12 @@ export interface StoredHookEvent {
   /** hook_event_name: SessionStart, PreToolUse, … */
   name: string;
   receivedAt: number;
+  /**
+   * When the hub stored it: Date.now inside the transaction that stores it, just before that commits.
+   * Not an index: it is there so the time from a hook firing to the event being kept can be measured
+   * (BENCHMARKS.md, "Claude Code hooks"). Absent on events stored before it was added.
+   */
+  storedAt?: number;
   payload: Record<string, unknown>;
 }
 

@@ -13,6 +13,7 @@ export class HookEventStore {
   constructor(
     private readonly db: EventsDb,
     private readonly device: () => string,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Stores an event and updates its session; a resent event changes nothing. Returns the session, or undefined for a resend. */
@@ -24,6 +25,7 @@ export class HookEventStore {
         sessionId: event.payload.session_id,
         name: event.payload.hook_event_name,
         receivedAt: event.receivedAt,
+        storedAt: this.now(),
         payload: event.payload,
       };
       await this.db.hookEvents.add(stored);

@@ -58,6 +58,18 @@ describe('Claude Code sessions from hook events', () => {
     expect((await store.sessions())[0].events).toBe(1);
   });
 
+  it('stamps each event with the time the hub stored it, apart from when the host took it', async () => {
+    let clock = 50_000;
+    const stamped = new HookEventStore(db, () => 'laptop', () => clock);
+    await stamped.record(event('SessionStart', 1_000));
+    clock = 50_007;
+    await stamped.record(event('Stop', 1_001));
+    expect((await stamped.events('sess-1')).map((e) => [e.receivedAt, e.storedAt])).toEqual([
+      [1_000, 50_000],
+      [1_001, 50_007],
+    ]);
+  });
+
   it('lets a late event (from the spool) count without moving the state back', async () => {
     await store.record(event('UserPromptSubmit', 2_000, { prompt: 'go' }));
     await store.record(event('Stop', 3_000));
