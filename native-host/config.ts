@@ -5,6 +5,7 @@
  * Home: `$SWITCHBOARD_HOME`, else `~/.switchboard`. It holds
  *   config.json     optional; every key below has a default, unknown keys are refused
  *   token           the local API's bearer token: 32 random bytes as hex, mode 0600
+ *   curl-auth.conf  the same token as a curl config line, mode 0600, for the Claude Code hook scripts
  *   journal/        the daemon's journals
  *   daemon.sock     the shim ⇄ daemon socket (Windows: the named pipe \\.\pipe\switchboard-<user>)
  *   daemon.log, daemon.pid
@@ -16,7 +17,7 @@
  *   spool/          Claude Code hook events kept while the daemon did not answer
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -164,6 +165,8 @@ export interface HostPaths {
   home: string;
   config: string;
   token: string;
+  /** the token as a curl config line (`header = "Authorization: Bearer …"`), made from the token file */
+  curlAuth: string;
   journal: string;
   /** a Unix socket path, or a Windows named pipe */
   socket: string;
@@ -191,6 +194,7 @@ export function paths(home: string, platform: NodeJS.Platform = process.platform
     home,
     config: join(home, 'config.json'),
     token: join(home, 'token'),
+    curlAuth: join(home, 'curl-auth.conf'),
     journal: join(home, 'journal'),
     // A named pipe lives in its own namespace, not in the folder (Windows has no Unix sockets in Node).
     socket: windows ? `\\\\.\\pipe\\switchboard-${safeUserName()}` : join(home, 'daemon.sock'),
@@ -473,6 +477,15 @@ export function ensureHome(home: string, platform: NodeJS.Platform = process.pla
     }
   }
   report.token = readToken(home);
+  // The hook scripts give curl the token in a file, not on a command line every user could read.
+  // Kept equal to the token file: a new token takes effect at the next start of anything here.
+  const auth = `header = "Authorization: Bearer ${report.token}"\n`;
+  if (!existsSync(where.curlAuth) || readFileSync(where.curlAuth, 'utf8') !== auth) {
+    const temporary = `${where.curlAuth}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(temporary, auth, { mode: 0o600 });
+    if (posix) chmodSync(temporary, 0o600);
+    renameSync(temporary, where.curlAuth);
+  }
   return report;
 }
 

@@ -10,9 +10,10 @@
  *
  * Only sh builtins, cat, curl, mv, rm and date run on an event (`--wait`, in the background, also
  * reads Claude Code's arguments with tr, or ps on macOS): no node, no python. Paths and the URL are baked
- * in at install time (single-quoted, so any path works); the token is read at run time, so a new
- * token needs no new install, and it goes to curl on stdin (`-K -`), never on the command line where
- * every user of the machine could read it in the process list.
+ * in at install time (single-quoted, so any path works). The token reaches curl in a config file,
+ * `<home>/curl-auth.conf` (mode 0600, kept equal to the token file by everything that opens the
+ * home: a new token needs no new install), never on the command line where every user of the
+ * machine could read it in the process list. The event goes to curl on its stdin.
  */
 import { join } from 'node:path';
 
@@ -45,6 +46,8 @@ export interface ScriptPaths {
   statusLine: string;
   spool: string;
   token: string;
+  /** the token as a curl config line (config.ts ensureHome keeps it) */
+  curlAuth: string;
 }
 
 export function scriptPaths(home: string): ScriptPaths {
@@ -53,6 +56,7 @@ export function scriptPaths(home: string): ScriptPaths {
     statusLine: join(home, 'bin', STATUSLINE_SCRIPT_NAME),
     spool: join(home, 'spool'),
     token: join(home, 'token'),
+    curlAuth: join(home, 'curl-auth.conf'),
   };
 }
 
@@ -81,17 +85,13 @@ export function apiBase(apiPort: number, apiHost = '127.0.0.1'): string {
 function preamble(options: HookScriptOptions): string {
   const where = scriptPaths(options.home);
   return `spool=${shellQuote(where.spool)}
-token_file=${shellQuote(where.token)}
+auth=${shellQuote(where.curlAuth)}
 base=${shellQuote(apiBase(options.apiPort, options.apiHost))}
-token=
-{ read -r token < "$token_file"; } 2>/dev/null
 post() {
   path=$1
   max=$2
   shift 2
-  curl -s --fail --max-time "$max" "$@" -K - -H 'Content-Type: application/json' --data-binary @"$incoming" "$base$path" <<EOF
-header = "Authorization: Bearer $token"
-EOF
+  curl -s --fail --max-time "$max" "$@" -K "$auth" -H 'Content-Type: application/json' --data-binary @"$incoming" "$base$path" 2>/dev/null
 }`;
 }
 
@@ -121,9 +121,9 @@ export function hookScript(options: HookScriptOptions): string {
 # the daemon reads it when it starts. With --wait: waits for mail for the session; exit 2 with the
 # mail on stderr wakes it. Written by \`switchboard claude-code install\`: install again, do not edit.
 ${preamble(options)}
-incoming="$spool/.incoming-$$.tmp"
-{ cat > "$incoming"; } 2>/dev/null || exit 0
 if [ "\${1-}" = --wait ]; then
+  incoming="$spool/.incoming-$$.tmp"
+  { cat > "$incoming"; } 2>/dev/null || exit 0
   # Claude Code runs an asyncRewake hook in the background only in an interactive session or with
   # --input-format stream-json; in a one-shot \`claude -p\` it waits for it, so waiting for mail
   # there would hold the run open: return at once. (Its environment and the payload are the same in
@@ -152,16 +152,18 @@ if [ "\${1-}" = --wait ]; then
   printf '%s\\n' "$answer" >&2
   exit 2
 fi
-# The hook's own pid names this event in the POST and in the spool file alike: a POST that reached
-# the daemon but answered too late is spooled too, and the daemon drops that second copy
-# (hook-copies.ts). The Claude Code process that runs this hook is its parent: Switchboard's MCP
-# server, which that process starts too, finds its session by it. Claude Code names itself in
-# $CLAUDE_PID (the hook's parent may be a shell it started).
-if answer=$(post /hooks ${POST_MAX_SECONDS} -H "X-Switchboard-Hook-Pid: $$" -H "X-Claude-Pid: \${CLAUDE_PID:-$PPID}"); then
-  rm -f "$incoming"
-  [ -z "$answer" ] || printf '%s\\n' "$answer"
-  exit 0
-fi
+# The event stays in a variable and goes to curl on its stdin: on success nothing touches the disk,
+# and curl prints the answer itself. The hook's own pid names this event in the POST and in a spool
+# file alike: a POST that reached the daemon but answered too late is spooled too, and the daemon
+# drops that second copy (hook-copies.ts). The Claude Code process that runs this hook is its
+# parent: Switchboard's MCP server, which that process starts too, finds its session by it. Claude
+# Code names itself in $CLAUDE_PID (the hook's parent may be a shell it started).
+payload=$(cat) || exit 0
+curl -s --fail --max-time ${POST_MAX_SECONDS} -K "$auth" -H 'Content-Type: application/json' -H "X-Switchboard-Hook-Pid: $$" -H "X-Claude-Pid: \${CLAUDE_PID:-$PPID}" --data-binary @- "$base/hooks" 2>/dev/null <<EOF && exit 0
+$payload
+EOF
+incoming="$spool/.incoming-$$.tmp"
+{ printf '%s\\n' "$payload" > "$incoming"; } 2>/dev/null || exit 0
 # Nanoseconds since the epoch, 19 digits, so names sort by time (BSD date has no %N: whole seconds).
 stamp=$(date +%s%N)
 case $stamp in *N) stamp="$(date +%s)000000000" ;; esac

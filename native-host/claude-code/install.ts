@@ -442,6 +442,16 @@ export async function doctorClaudeCode(options: ClaudeCodeDoctorOptions): Promis
       fail('daemon', (error as Error).message, 'start the daemon once (`switchboard daemon`): it makes the token');
     }
     if (token !== undefined) {
+      // The scripts' curl reads the token from curl-auth.conf: a stale one has every event refused (and spooled).
+      let auth = '';
+      try {
+        auth = readFileSync(where.curlAuth, 'utf8');
+      } catch {
+        // reported below
+      }
+      if (auth !== `header = "Authorization: Bearer ${token}"\n`) {
+        fail('token', `${where.curlAuth} is missing or holds another token than ${where.token}: the hooks' posts would be refused`, 'start the daemon (or run `switchboard claude-code install`): it rewrites the file from the token');
+      }
       try {
         const answer = await probes.get(`${base}/hooks`, token, options.timeoutMs ?? 2_000);
         // GET /hooks is a probe: a daemon that takes hook events answers it, or refuses the method.

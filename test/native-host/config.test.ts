@@ -200,6 +200,7 @@ describe('paths', () => {
     expect(where).toEqual({
       home: '/h',
       config: '/h/config.json',
+      curlAuth: '/h/curl-auth.conf',
       token: '/h/token',
       journal: '/h/journal',
       socket: '/h/daemon.sock',
@@ -237,7 +238,13 @@ describe.skipIf(process.platform === 'win32')('ensureHome and readToken', () => 
 
     const second = ensureHome(fresh);
     expect(second).toEqual({ token: first.token, created: [], fixed: [], warnings: [] });
-    expect(readdirSync(fresh)).toEqual(['token']); // no temporary files left behind
+    expect(readdirSync(fresh).sort()).toEqual(['curl-auth.conf', 'token']); // no temporary files left behind
+    // The hook scripts' curl reads the token here: the same token, never readable by others.
+    expect(readFileSync(join(fresh, 'curl-auth.conf'), 'utf8')).toBe(`header = "Authorization: Bearer ${first.token}"\n`);
+    expect(statSync(join(fresh, 'curl-auth.conf')).mode & 0o777).toBe(0o600);
+    writeFileSync(join(fresh, 'token'), `${'0f'.repeat(32)}\n`);
+    ensureHome(fresh);
+    expect(readFileSync(join(fresh, 'curl-auth.conf'), 'utf8')).toContain('0f'.repeat(32));
   });
 
   it('makes a token that others can read private again, and says so', () => {

@@ -196,7 +196,7 @@ describe.skipIf(process.platform === 'win32')('uninstallHost', () => {
     expect(snapshot(userHome)).toEqual(userBefore);
     expect(existsSync(join(userHome, '.mozilla', 'native-messaging-hosts'))).toBe(false); // made by install
     expect(existsSync(join(userHome, '.mozilla'))).toBe(true);
-    expect(readdirSync(home).sort()).toEqual(['config.json', 'token']); // the person's data stays
+    expect(readdirSync(home).sort()).toEqual(['config.json', 'curl-auth.conf', 'token']); // the person's data stays
     expect(report.actions.filter((action) => action.what === 'removed').length).toBe(8); // 4 host files, the launcher, 3 manifests
 
     expect(uninstallHost({ home, platform: 'linux' })).toEqual({

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hookScript, scriptPaths, shellQuote, statusLineScript, type HookScriptOptions } from '../../../native-host/claude-code/hook-script';
 import { deadPort, run, startFakeDaemon, type FakeDaemon } from './fake-daemon';
+import { ensureHome } from '../../../native-host/config';
 
 let root: string;
 let home: string;
@@ -19,6 +20,7 @@ beforeEach(() => {
   mkdirSync(join(home, 'bin'), { recursive: true });
   mkdirSync(join(home, 'spool'));
   writeFileSync(join(home, 'token'), `${TOKEN}\n`, { mode: 0o600 });
+  ensureHome(home); // writes curl-auth.conf from the token, as the daemon and every install do
 });
 afterEach(async () => {
   await daemon?.close();
@@ -59,25 +61,27 @@ describe.skipIf(process.platform === 'win32')('switchboard-hook', () => {
 
     const result = await run(where.hook, [], payload, { env: { PATH: narrowPath() } });
 
-    expect(result).toMatchObject({ code: 0, stdout: `${answer}\n`, stderr: '' });
+    expect(result).toMatchObject({ code: 0, stdout: answer, stderr: '' });
     expect(daemon.posted).toHaveLength(1);
     expect(daemon.posted[0]).toMatchObject({ method: 'POST', url: '/hooks', authorization: `Bearer ${TOKEN}`, contentType: 'application/json' });
     expect(daemon.posted[0].body.toString('utf8')).toBe(payload);
-    expect(spoolFiles()).toEqual([]); // the temporary copy is gone
+    expect(spoolFiles()).toEqual([]); // nothing written on the way
   });
 
-  it('reads the token when it runs, not when it was installed', async () => {
+  it('reads the token when it runs, not when it was installed (a new token reaches curl-auth.conf when the home is next opened)', async () => {
     daemon = await startFakeDaemon();
     const where = writeScripts({ apiPort: daemon.port });
     writeFileSync(join(home, 'token'), `${'cd'.repeat(32)}\n`);
+    ensureHome(home);
     await run(where.hook, [], event('Stop'));
     expect(daemon.posted[0].authorization).toBe(`Bearer ${'cd'.repeat(32)}`);
   });
 
   it('keeps the token off the command line, where other users could read it', () => {
     const text = hookScript({ home, apiPort: 8737 });
-    expect(text).toContain('-K -');
-    expect(text).not.toMatch(/-H "Authorization/);
+    expect(text).toContain('-K "$auth"');
+    expect(text).not.toMatch(/Authorization/);
+    expect(readFileSync(join(home, 'curl-auth.conf'), 'utf8')).toBe(`header = "Authorization: Bearer ${TOKEN}"\n`);
   });
 
   it('prints nothing for an empty answer', async () => {
@@ -110,10 +114,10 @@ describe.skipIf(process.platform === 'win32')('switchboard-hook', () => {
     expect(spoolFiles().map((name) => readFileSync(join(home, 'spool', name), 'utf8'))).toEqual([payload]);
   });
 
-  it('spools without a token file (the daemon would refuse it), still silently', async () => {
+  it('spools without its token (the daemon would refuse it), still silently', async () => {
     daemon = await startFakeDaemon((posted, response) => response.writeHead(posted.authorization === `Bearer ${TOKEN}` ? 200 : 401).end('{}'));
     const where = writeScripts({ apiPort: daemon.port });
-    rmSync(join(home, 'token'));
+    rmSync(join(home, 'curl-auth.conf'));
     expect(await run(where.hook, [], event('SessionEnd'))).toMatchObject({ code: 0, stdout: '', stderr: '' });
     expect(spoolFiles()).toHaveLength(1);
   });

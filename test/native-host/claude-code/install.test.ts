@@ -350,6 +350,14 @@ describe.skipIf(process.platform === 'win32')('doctorClaudeCode', () => {
     expect(checks.scripts.detail).toContain('another API port');
   });
 
+  it("finds the scripts' copy of the token missing or stale", async () => {
+    const port = await installed();
+    writeFileSync(join(home, 'curl-auth.conf'), 'header = "Authorization: Bearer old"\n');
+    expect(byName(await doctor(port)).token).toMatchObject({ ok: false, detail: expect.stringContaining('holds another token'), fix: expect.stringContaining('rewrites the file') });
+    rmSync(join(home, 'curl-auth.conf'));
+    expect(byName(await doctor(port)).token).toMatchObject({ ok: false });
+  });
+
   it('finds curl missing from PATH', async () => {
     const port = await installed();
     const checks = byName(await doctor(port, { env: { PATH: join(root, 'nothing') } }));

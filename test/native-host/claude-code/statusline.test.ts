@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commandWord, scriptPaths, statusLineScript } from '../../../native-host/claude-code/hook-script';
+import { ensureHome } from '../../../native-host/config';
 import type { Settings } from '../../../native-host/claude-code/settings';
 import { statusLineCommand, unwrapStatusLine, wrapStatusLine, wrappedCommand } from '../../../native-host/claude-code/statusline';
 import { run, startFakeDaemon, type FakeDaemon } from './fake-daemon';
@@ -18,6 +19,7 @@ beforeEach(async () => {
   mkdirSync(join(home, 'bin'), { recursive: true });
   mkdirSync(join(home, 'spool'));
   writeFileSync(join(home, 'token'), `${'ef'.repeat(32)}\n`);
+  ensureHome(home); // curl-auth.conf, as the daemon and every install write it
   daemon = await startFakeDaemon();
   const script = scriptPaths(home).statusLine;
   writeFileSync(script, statusLineScript({ home, apiPort: daemon.port }));
