@@ -308,7 +308,7 @@ function restoredText(data: Settings, current: string, before: string | null | u
 // Doctor
 
 export interface ClaudeCodeCheck {
-  name: 'settings' | 'hooks' | 'status line' | 'scripts' | 'spool' | 'curl' | 'daemon';
+  name: 'settings' | 'hooks' | 'status line' | 'scripts' | 'spool' | 'curl' | 'token' | 'daemon';
   ok: boolean;
   /** not looked at, because a link it depends on is broken (`ok` is false) */
   skipped?: boolean;
