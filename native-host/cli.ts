@@ -241,12 +241,16 @@ const COMMANDS: Command[] = [
         io.err(`  claude mcp add-json --scope user ${MCP_SERVER_NAME} '${json}'`);
         return 1;
       }
-      if (existing.status === 0 && existing.stdout.includes(entry.args[0])) {
+      if (existing.status === 0 && entry.args.every((arg) => existing.stdout.includes(arg)) && existing.stdout.includes(entry.command)) {
         io.out(`unchanged MCP server "${MCP_SERVER_NAME}" (Claude Code, user scope)`);
         return 0;
       }
-      if (existing.status === 0) run(['mcp', 'remove', '--scope', 'user', MCP_SERVER_NAME]);
-      const added = run(['mcp', 'add-json', '--scope', 'user', MCP_SERVER_NAME, json]);
+      let added = run(['mcp', 'add-json', '--scope', 'user', MCP_SERVER_NAME, json]);
+      // An older entry by that name (another home, node or agent): replaced only once the new one is known to be accepted.
+      if (added.status !== 0 && existing.status === 0) {
+        run(['mcp', 'remove', '--scope', 'user', MCP_SERVER_NAME]);
+        added = run(['mcp', 'add-json', '--scope', 'user', MCP_SERVER_NAME, json]);
+      }
       if (added.status !== 0) throw new Error(`${claude} mcp add-json failed: ${(added.stderr || added.stdout).trim()}`);
       io.out(`added MCP server "${MCP_SERVER_NAME}" to Claude Code (user scope): ${entry.command} ${entry.args.join(' ')}`);
       return 0;

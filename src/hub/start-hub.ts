@@ -83,17 +83,11 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
         // A new session is an agent: broadcast reaches it, and the popup can address it.
         if (session.events === 1) await directory.noteAgent(session.address);
         const hold = holdFor(event, session.address);
-        if (hold) {
-          const alreadyHeld = bus.destinations().some((d) => d.address === session.address && d.hold);
-          await holdAgent(hold);
-          // The interrupted turn: a message to carry on, waiting first in the held queue (the hold's
-          // probe) — one per limit, not one per report of it (a hold already there has its own).
-          if (!alreadyHeld) await bus.send(resumeRequest(event, session.address));
-        }
+        if (hold) await holdAgent(hold, `hook event ${event.id}`);
         feed.changed();
       },
       hold: async (request) => {
-        await holdAgent(request);
+        await holdAgent(request, 'the native host');
         feed.changed();
       },
       reachable: () => {
@@ -104,10 +98,16 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
     },
     log: console.warn,
   });
-  /** A rate-limit hold, from a hook event or the host; a pause that still runs is not replaced by a backoff. */
-  const holdAgent = async (request: HoldRequest) => {
+  /**
+   * A rate-limit hold, from a hook event or the host (a transcript line, a full status line); a pause
+   * that still runs is not replaced by a backoff. A Claude Code session that a new limit interrupted
+   * also gets a message to carry on, first in its held queue: the hold's probe, which wakes it when
+   * the limit has passed. One per limit, not one per report of it: a hold already there has its own.
+   */
+  const holdAgent = async (request: HoldRequest, cause: string) => {
     const current = bus.destinations().find((d) => d.address === request.address)?.hold;
     if (replacesHold(current, request, systemClock.now())) await bus.hold(request);
+    if (!current && request.address.startsWith('claude-code:')) await bus.send(resumeRequest(request.address, cause));
   };
   const bus: Bus = new Bus({
     store: new DexieBusStore(db),

@@ -5,6 +5,7 @@ import { DUE_ALARM } from '../../src/hub/alarm-backstop';
 import { until } from '../support/bus-fixture';
 import type { HubResponse, HubStatus } from '../../src/protocol/runtime';
 import type { MessageStatus, SendReceipt } from '../../src/bus/bus';
+import { RESUME_TEXT } from '../../src/adapters/claude-code/rate-limits';
 import { newMessageId } from '../../src/protocol/envelope';
 import { FakePort } from '../support/fake-port';
 
@@ -183,6 +184,28 @@ describe('the hub in the service worker', () => {
     expect(results()).toEqual([{ seq: 1 }, { seq: 2 }, { seq: 3 }]);
     const history = bus.destinations().find((d) => d.address === address)!.history.map((e) => e.event);
     expect(history).toEqual(['held', 'held']);
+    // One message to carry on for this limit, however many times it was reported, waiting first in line.
+    const resumes = (await bus.list({ agent: address, limit: 100 })).filter((e) => e.message.body.text === RESUME_TEXT);
+    expect(resumes).toHaveLength(1);
+    expect(resumes[0].message).toMatchObject({ from: 'extension:local/hub', kind: 'command', priority: 'high' });
+  });
+
+  it('sends a session held only by the host (a limit seen in its transcript) its message to carry on too', async () => {
+    const ports: FakePort[] = [];
+    Object.assign(fakeBrowser.runtime, { connectNative: (name: string) => (ports.push(new FakePort(name)), ports.at(-1)) });
+    const bus = await startHub({ dbName });
+    await until(() => ports.length === 1);
+    const port = ports[0];
+    port.receive({ type: 'hello', version: '0.1.0', device: 'local' });
+    const address = 'claude-code:local/s-transcript';
+    port.receive({ type: 'inbound', seq: 1, record: { type: 'hold', hold: { address, strategy: 'exponential_backoff', reason: 'a rate-limit line in the transcript' } } });
+    await until(() => port.posted.some((f) => f.type === 'committed'));
+    await until(async () => (await bus.list({ agent: address, limit: 10 })).length === 1);
+    expect((await bus.list({ agent: address, limit: 10 }))[0].message.body.text).toBe(RESUME_TEXT);
+    // Not for an agent that is not a Claude Code session.
+    port.receive({ type: 'inbound', seq: 2, record: { type: 'hold', hold: { address: 'api:local/bot', strategy: 'exponential_backoff', reason: 'x' } } });
+    await until(() => port.posted.filter((f) => f.type === 'committed').length === 2);
+    expect(await bus.list({ agent: 'api:local/bot', limit: 10 })).toEqual([]);
   });
 
   it('ignores content scripts and other senders', async () => {

@@ -326,7 +326,7 @@ describe('mcp install and uninstall', () => {
     const log = join(root, 'claude-calls');
     const fake = join(root, 'claude');
     // A stand-in claude: logs its arguments; `mcp get` finds the server once it was added.
-    writeFileSync(fake, `#!/bin/sh\necho "$*" >> '${log}'\nif [ "$2" = get ]; then grep -q add-json '${log}' && { echo 'switchboard: ${join(home, 'host', 'mcp.mjs')}'; exit 0; }; exit 1; fi\nexit 0\n`, { mode: 0o755 });
+    writeFileSync(fake, `#!/bin/sh\necho "$*" >> '${log}'\nif [ "$2" = get ]; then grep -q add-json '${log}' && { echo 'switchboard: ${process.execPath} ${join(home, 'host', 'mcp.mjs')} --home ${home}'; exit 0; }; exit 1; fi\nexit 0\n`, { mode: 0o755 });
     const first = await cli(['mcp', 'install', '--claude', fake]);
     expect(first).toMatchObject({ code: 0, out: expect.stringContaining('added MCP server "switchboard" to Claude Code (user scope)') });
     const calls = readFileSync(log, 'utf8').trim().split('\n');

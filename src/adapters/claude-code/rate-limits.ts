@@ -25,8 +25,8 @@ export const RESUME_TEXT =
  * through, it wakes the idle session (asyncRewake), which carries on — or meets the limit again, and
  * is held again, with a longer wait (src/bus/destinations.ts, lastBackoff).
  */
-export function resumeRequest(event: HookEvent, address: string): SendRequest {
-  return { from: HUB_ADDRESS, to: address, kind: 'command', body: RESUME_TEXT, priority: 'high', ttl: 'medium', headers: { 'x-switchboard-resume': event.id } };
+export function resumeRequest(address: string, cause: string): SendRequest {
+  return { from: HUB_ADDRESS, to: address, kind: 'command', body: RESUME_TEXT, priority: 'high', ttl: 'medium', headers: { 'x-switchboard-resume': cause.slice(0, 200) } };
 }
 
 /** The hold a hook event asks for, or undefined when it is not a rate limit. */
