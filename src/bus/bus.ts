@@ -98,6 +98,8 @@ export const RetentionChange = z.strictObject({
 });
 
 export const DEFAULT_ARCHIVE_RETENTION_MS = 30 * 24 * HOUR;
+/** A delivery to a busy agent looks again this late at the latest (its adapter wakes it sooner). */
+export const BUSY_RECHECK_MS = 30_000;
 const RETENTION_SETTING = 'retention';
 const SWEEP_BATCH = 500;
 
@@ -288,12 +290,29 @@ export class Bus {
     const recipients = new Set(deliveries.map((d) => d.recipient));
     return deliveries.flatMap((d) => {
       if (isExpired(d, now)) return [expire(d, now)];
-      const admitted = this.book.admit(d, now, this.retry);
-      notices.push(...admitted.notices);
-      const [self, ...added] = admitted.deliveries;
+      const [self, ...added] = this.admit(d, now, notices);
       // A fallback that is already a recipient of this message gets it once.
       return [self, ...added.filter((a) => !recipients.has(a.recipient) && recipients.add(a.recipient))];
     });
+  }
+
+  /**
+   * Whether a due delivery goes now: not while its agent is busy with another (an adapter that
+   * takes one at a time says so), then as the destination book decides (order, holds, breaker).
+   */
+  private admit(delivery: Delivery, now: number, notices: Notice[]): Delivery[] {
+    const adapter = this.adapterOf(delivery.recipient);
+    const busy = adapter?.busy?.(delivery.recipient);
+    if (busy) return [this.book.park(delivery, now + BUSY_RECHECK_MS, busy)];
+    const admitted = this.book.admit(delivery, now, this.retry);
+    notices.push(...admitted.notices);
+    if (admitted.deliveries[0].state === 'sent') adapter?.reserve?.(delivery.recipient);
+    return admitted.deliveries;
+  }
+
+  private adapterOf(recipient: string): AgentAdapter | undefined {
+    const address = parseAddress(recipient);
+    return address?.type === 'agent' ? this.adapters.get(address.kind) : undefined;
   }
 
   /**
@@ -554,11 +573,8 @@ export class Bus {
   private onDue(delivery: Delivery, now: number, notices: Notice[]): Delivery | Delivery[] {
     if (isExpired(delivery, now)) return expire(delivery, now);
     switch (delivery.state) {
-      case 'queued': {
-        const admitted = this.book.admit(delivery, now, this.retry);
-        notices.push(...admitted.notices);
-        return admitted.deliveries;
-      }
+      case 'queued':
+        return this.admit(delivery, now, notices);
       case 'sent':
         // A pending delivery's check: ask the agent's side again, without using up an attempt.
         if (delivery.pending) return attemptFailed(delivery, now, 'no word yet from the agent\'s side; asking again', { ...this.retry, maxAttempts: Number.POSITIVE_INFINITY, maxDelayMs: 0 }, this.random());

@@ -118,7 +118,7 @@ export class DestinationBook {
   }
 
   /** Waits until `until` — but not past the delivery's own deadline: it must expire on time. */
-  private park(delivery: Delivery, until: number, reason: string): Delivery {
+  park(delivery: Delivery, until: number, reason: string): Delivery {
     const dueAt = Math.min(until, delivery.expiresAt ?? Number.POSITIVE_INFINITY);
     const note = `waiting: ${reason}`;
     const last = delivery.history.at(-1);

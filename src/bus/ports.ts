@@ -122,6 +122,15 @@ export type DeliveryOutcome =
 export interface AgentAdapter {
   readonly kind: AgentKind;
   deliver(attempt: DeliveryAttempt): Promise<DeliveryOutcome>;
+  /**
+   * For agents that take one message at a time (a claude.ai conversation answers one prompt, then
+   * the next): why `recipient` cannot take one now, or undefined when it can. A busy agent's due
+   * delivery waits, in its order, until the adapter calls Bus.reachable for it (BUSY_RECHECK_MS at
+   * the latest). Asked inside the bus's claim, so it must answer at once.
+   */
+  busy?(recipient: string): string | undefined;
+  /** An attempt to `recipient` starts now: it stays busy until its adapter says otherwise. */
+  reserve?(recipient: string): void;
 }
 
 /** Expands topics and broadcast into agent addresses. */
