@@ -11,6 +11,8 @@ export default defineConfig({
     description: "Connects your Claude agents — claude.ai tabs, Claude Desktop and Claude Code — and delivers every message.",
     // nativeMessaging: the hub reaches the host daemon (native-host/) through connectNative.
     permissions: ['alarms', 'storage', 'unlimitedStorage', 'nativeMessaging'],
+    // claude.ai: the hub finds the conversations already open when it starts (tabs.query by URL).
+    host_permissions: ['https://claude.ai/*'],
     ...(browser === 'firefox'
       ? {
           browser_specific_settings: {

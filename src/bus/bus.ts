@@ -77,6 +77,8 @@ export interface DeliveryChange {
   attempts: number;
   at: number;
   note?: string;
+  /** a report of the agent's work on it (an answer being written), not a change of state; not stored */
+  progress?: boolean;
 }
 
 export interface SweepResult {
@@ -750,6 +752,14 @@ export class Bus {
    * Every committed change passes here: the destination book follows retries (what they free may
    * go now), then subscribers hear of it.
    */
+  /**
+   * Tells listeners how an agent's work on a message goes (a claude.ai answer being written), so
+   * the sender can watch it; nothing is stored.
+   */
+  progress(change: Omit<DeliveryChange, 'at' | 'progress'>): void {
+    this.tell([{ ...change, at: this.clock.now(), progress: true }]);
+  }
+
   private changed(deliveries: Delivery[]): void {
     if (!deliveries.length) return;
     for (const address of this.book.track(deliveries)) {
@@ -758,10 +768,15 @@ export class Bus {
       void waking.finally(() => this.waking.delete(waking));
     }
     if (!this.listeners.size) return;
-    const changes = deliveries.map((d) => {
-      const last = d.history[d.history.length - 1];
-      return { messageId: d.messageId, recipient: d.recipient, state: d.state, attempts: d.attempts, at: last.at, ...(last.note ? { note: last.note } : {}) };
-    });
+    this.tell(
+      deliveries.map((d) => {
+        const last = d.history[d.history.length - 1];
+        return { messageId: d.messageId, recipient: d.recipient, state: d.state, attempts: d.attempts, at: last.at, ...(last.note ? { note: last.note } : {}) };
+      }),
+    );
+  }
+
+  private tell(changes: DeliveryChange[]): void {
     // A listener is someone else's code (a page's port): its failure must not stop the bus.
     for (const listener of this.listeners) {
       try {

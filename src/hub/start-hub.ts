@@ -23,6 +23,8 @@ import { DEFAULT_EVENT_RETENTION_MS, HookEventStore } from '../adapters/claude-c
 import { DirectoryFeed } from './directory-feed';
 import { holdFor, replacesHold, resumeRequest } from '../adapters/claude-code/rate-limits';
 import type { HoldRequest } from '../bus/destinations';
+import { ClaudeTabs, CLAUDE_ORIGIN } from '../adapters/claude-ai/tabs';
+import { CLAUDE_TAB_PORT, RECONNECT_REQUEST } from '../protocol/claude-tab';
 
 export const SWEEP_ALARM = 'switchboard/sweep';
 
@@ -44,6 +46,10 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME, eventsDb
   });
 
   browser.runtime.onConnect.addListener((port) => {
+    if (port.name === CLAUDE_TAB_PORT && isClaudeTab(port.sender)) {
+      void ready.then(({ claudeTabs }) => serveClaudeTab(claudeTabs, port));
+      return;
+    }
     if (!isOwnPage(port.sender)) return;
     if (port.name === CHANGES_PORT) serveChanges(port, ready.then(({ bus }) => bus));
     else if (port.name === REQUESTS_PORT) serveRequests(port, (request) => ready.then((hub) => answer(hub, request, startedAt)));
@@ -109,6 +115,27 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
     if (replacesHold(current, request, systemClock.now())) await bus.hold(request);
     if (!current && request.address.startsWith('claude-code:')) await bus.send(resumeRequest(request.address, cause));
   };
+  const claudeTabs: ClaudeTabs = new ClaudeTabs({
+    send: (request) => bus.send(request),
+    ack: (messageId, recipient) => bus.ack(messageId, recipient),
+    hold: (request) => bus.hold(request),
+    release: (address) => bus.release(address),
+    destinations: () => bus.destinations(),
+    reachable: (addresses) => bus.reachable(addresses),
+    progress: (change) => bus.progress(change),
+    noteAgent: (address) => directory.noteAgent(address),
+    openTab: async (url) => {
+      const tab = await browser.tabs.create({ url, active: false });
+      if (tab.id === undefined) throw new Error(`could not open ${url}`);
+      return tab.id;
+    },
+    aliases: {
+      load: async () => ((await browser.storage.local.get(CLAUDE_ALIASES))[CLAUDE_ALIASES] as Record<string, string> | undefined) ?? {},
+      save: (aliases) => browser.storage.local.set({ [CLAUDE_ALIASES]: aliases }),
+    },
+    now: Date.now,
+    log: console.warn,
+  });
   const bus: Bus = new Bus({
     store: new DexieBusStore(db),
     clock: systemClock,
@@ -118,6 +145,7 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
       new TestSinkAdapter(sinkDb, (messageId, recipient) => bus.ack(messageId, recipient)),
       new NativeHostAdapter(native),
       new NativeHostAdapter(native, 'claude-code'),
+      claudeTabs,
     ],
     onNextDue: alarmBackstop(),
   });
@@ -133,12 +161,40 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
   await bus.start();
   native.start();
   feed.start();
+  // claude.ai tabs opened before this worker started: their content scripts connect when asked.
+  void askClaudeTabsToConnect();
   // Retention: archive what has run out now, and every hour while the browser runs.
   void bus.sweep().catch((error) => console.error('Switchboard: sweep failed', error));
   void browser.alarms.get(SWEEP_ALARM).then(async (alarm) => {
     if (!alarm) await browser.alarms.create(SWEEP_ALARM, { periodInMinutes: 60 });
   });
-  return { bus, directory, workerStarts, native, hookEvents };
+  return { bus, directory, workerStarts, native, hookEvents, claudeTabs };
+}
+
+const CLAUDE_ALIASES = 'claude-ai/aliases';
+
+/** A content script of this extension in a claude.ai tab. */
+function isClaudeTab(sender: Browser.runtime.MessageSender | undefined): boolean {
+  return sender?.id === browser.runtime.id && sender.tab?.id !== undefined && (sender.url?.startsWith(`${CLAUDE_ORIGIN}/`) ?? false);
+}
+
+function serveClaudeTab(tabs: ClaudeTabs, port: Browser.runtime.Port): void {
+  const tabId = port.sender!.tab!.id!;
+  const link = tabs.connect(tabId, {
+    postMessage: (command) => port.postMessage(command),
+  });
+  port.onMessage.addListener((report: unknown) => link.report(report));
+  port.onDisconnect.addListener(() => link.disconnected());
+}
+
+async function askClaudeTabsToConnect(): Promise<void> {
+  try {
+    for (const tab of await browser.tabs.query({ url: `${CLAUDE_ORIGIN}/*` })) {
+      if (tab.id !== undefined) void browser.tabs.sendMessage(tab.id, { type: RECONNECT_REQUEST }).catch(() => {});
+    }
+  } catch (error) {
+    console.warn('Switchboard: could not look for claude.ai tabs', error);
+  }
 }
 
 type Hub = Awaited<ReturnType<typeof boot>>;
@@ -166,7 +222,7 @@ async function answer(hub: Hub, input: unknown, startedAt: number): Promise<HubR
 }
 
 /** What a request asks for; throws (with a message for the page) when it cannot be done. */
-async function dispatch({ bus, directory, workerStarts, native, hookEvents }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
+async function dispatch({ bus, directory, workerStarts, native, hookEvents, claudeTabs }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
   switch (request.type) {
     case 'send': {
       const receipt = await bus.send(request.message);
@@ -229,5 +285,7 @@ async function dispatch({ bus, directory, workerStarts, native, hookEvents }: Hu
       return hookEvents.sessions(request.limit);
     case 'session-events':
       return hookEvents.events(request.sessionId, request.limit);
+    case 'claude-tabs':
+      return claudeTabs.agents();
   }
 }

@@ -22,7 +22,7 @@ export const REQUESTS_PORT = 'switchboard/requests';
 export const REQUEST_TYPES = [
   'send', 'status', 'list', 'ack', 'hub-status', 'subscribe', 'unsubscribe',
   'search', 'rules', 'rule-put', 'rule-delete', 'rules-reorder', 'destinations', 'hold', 'release',
-  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events',
+  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events', 'claude-tabs',
 ] as const;
 
 export const HubRequest = z.discriminatedUnion(
@@ -61,6 +61,8 @@ export const HubRequest = z.discriminatedUnion(
     z.strictObject({ type: z.literal('sessions'), limit: z.int().min(1).max(1_000).optional() }),
     /** one session's hook events, in order */
     z.strictObject({ type: z.literal('session-events'), sessionId: z.string().min(1).max(200), limit: z.int().min(1).max(10_000).optional() }),
+    /** the claude.ai conversations open in this browser, with their state */
+    z.strictObject({ type: z.literal('claude-tabs') }),
   ],
   { error: `expected a request with type ${REQUEST_TYPES.join(', ')}` },
 );
