@@ -260,8 +260,9 @@ export class ClaudeTabs implements AgentAdapter {
   private async followState(tab: Tab, before: TabView | undefined): Promise<void> {
     const page = tab.view!.page;
     const addresses = [this.addressOf(tab) ?? NEW_CONVERSATION];
-    // A limit or a sign-out is the account's: new conversations wait too.
-    if (page.state === 'rate-limited' || page.state === 'signed-out') addresses.push(NEW_CONVERSATION);
+    // A limit or a sign-out is the account's: new conversations wait too, and a page that works
+    // again lifts that for them as well.
+    if (page.state === 'rate-limited' || page.state === 'signed-out' || page.state === 'ready') addresses.push(NEW_CONVERSATION);
     const hold = holdOf(page);
     for (const address of new Set(addresses)) {
       const current = this.hub.destinations().find((d) => d.address === address)?.hold;
