@@ -52,6 +52,7 @@ export class TabAgent {
   private lastView = '';
   private watching: { typed: Typed; after: Element } | undefined;
   private viewTimer: ReturnType<typeof setTimeout> | undefined;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly doc: Document,
@@ -297,6 +298,12 @@ export class TabAgent {
 
   private reportView(): void {
     const view = this.view();
+    // "Writing" ends when the person has been idle a while, which no change on the page announces.
+    const idleIn = this.lastPersonInputAt + PERSON_IDLE_MS - performance.now();
+    if (idleIn > 0) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => this.reportView(), idleIn + 10);
+    }
     const key = JSON.stringify(view);
     if (key === this.lastView) return;
     this.lastView = key;
