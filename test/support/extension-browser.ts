@@ -28,8 +28,11 @@ export interface ExtensionBrowser {
   close(options?: { keepProfile?: boolean }): Promise<void>;
 }
 
-/** `env`: added to Chromium's environment, which the native host it launches inherits. */
-export async function launchExtension(options: { profileDir?: string; env?: Record<string, string> } = {}): Promise<ExtensionBrowser> {
+/**
+ * `env`: added to Chromium's environment, which the native host it launches inherits.
+ * `args`: appended to Chromium's arguments (e.g. `claudeSiteArgs(site)` from test/support/claude-site/server.ts).
+ */
+export async function launchExtension(options: { profileDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<ExtensionBrowser> {
   const profileDir = options.profileDir ?? (await mkdtemp(join(tmpdir(), 'switchboard-profile-')));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
@@ -42,6 +45,7 @@ export async function launchExtension(options: { profileDir?: string; env?: Reco
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(options.args ?? []),
     ],
   });
   const worker = async () => context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
