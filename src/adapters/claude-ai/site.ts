@@ -99,7 +99,8 @@ export function selfCheck(doc: Document): SelfCheck {
   for (const part of REQUIRED_ON_COMPOSER_PAGE) {
     const found = find(doc, part);
     if (found) matched[part] = found.candidate;
-    else missing.push(PART_NAMES[part]);
+    // While an answer streams the stop button may take the send button's place.
+    else if (!(part === 'send' && find(doc, 'stop'))) missing.push(PART_NAMES[part]);
   }
   for (const part of ['userMessage', 'answer', 'modelPicker'] as const) {
     const found = find(doc, part);
@@ -180,6 +181,11 @@ export function resetTimeOf(text: string, now: number): number | undefined {
   at.setHours(hours, minutes, 0, 0);
   if (at.getTime() < now) at.setDate(at.getDate() + 1);
   return at.getTime();
+}
+
+/** The conversation's title: the page's, without the site's " - Claude" suffix. */
+export function conversationTitle(doc: Document): string {
+  return normalise(doc.title).replace(/\s+[-–—|]\s+Claude$/, '').slice(0, 500);
 }
 
 /** The conversation id in a claude.ai path (`/chat/<id>`), if it is one. */

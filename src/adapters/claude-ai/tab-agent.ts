@@ -9,6 +9,7 @@
 import {
   SITE_ADAPTER_VERSION,
   conversationIdOf,
+  conversationTitle,
   editorHasText,
   find,
   findAll,
@@ -30,6 +31,8 @@ export const QUIET_WITH_MARKERS_MS = 40;
 /** Without any marker, an answer is finished when its text has not changed for this long. */
 export const QUIET_WITHOUT_MARKERS_MS = 1_500;
 const PROGRESS_EVERY_MS = 500;
+/** A page missing parts the adapter needs is reported broken once that has lasted this long. */
+export const BROKEN_AFTER_MS = 2_000;
 const STORAGE_KEY = 'switchboard:prompts';
 
 export interface TabPort {
@@ -53,6 +56,8 @@ export class TabAgent {
   private watching: { typed: Typed; after: Element } | undefined;
   private viewTimer: ReturnType<typeof setTimeout> | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private brokenSince: number | undefined;
+  private brokenTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly doc: Document,
@@ -162,7 +167,11 @@ export class TabAgent {
       const found = [...this.doc.querySelectorAll<HTMLElement>('[role="menuitem"], [role="option"], [role="menuitemradio"]')];
       return found.length ? found : undefined;
     }, 3_000);
-    const item = items?.find((i) => normalise(i.textContent ?? '').toLowerCase().includes(model.toLowerCase()));
+    // An item shows the model's name, then a description that may name other models: the name first.
+    const named = (i: HTMLElement) => normalise(i.firstElementChild?.textContent ?? i.textContent ?? '').toLowerCase();
+    const item =
+      items?.find((i) => named(i).includes(model.toLowerCase())) ??
+      items?.find((i) => normalise(i.textContent ?? '').toLowerCase().startsWith(model.toLowerCase()));
     if (!item) {
       this.doc.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
       return `model "${model}" is not offered here (offered: ${(items ?? []).map((i) => normalise(i.textContent ?? '')).join(', ') || 'none'})`;
@@ -313,11 +322,22 @@ export class TabAgent {
   view(): TabView {
     let page: PageState = pageState(this.doc, Date.now());
     if (page.state === 'ready' && this.watching) page = { state: 'answering' };
+    // The site is a single-page app: after the load event, and while it moves between pages, its
+    // parts can be missing for a moment. Broken is what lasts.
+    if (page.state === 'broken') {
+      this.brokenSince ??= performance.now();
+      const left = this.brokenSince + BROKEN_AFTER_MS - performance.now();
+      if (left > 0) {
+        clearTimeout(this.brokenTimer);
+        this.brokenTimer = setTimeout(() => this.reportView(), left + 10);
+        page = { state: 'loading' };
+      }
+    } else this.brokenSince = undefined;
     const composer = find(this.doc, 'composer')?.element;
     const check = selfCheck(this.doc);
     return {
       url: this.doc.location.href,
-      title: this.doc.title.slice(0, 500),
+      title: conversationTitle(this.doc),
       ...(this.conversationId() ? { conversationId: this.conversationId() } : {}),
       page,
       personWriting: this.personWriting(composer),
