@@ -4,7 +4,9 @@
  *  - in: from the hub accepting a message (its `createdAt`) to the page receiving the prompt (the
  *    fixture's `prompt-received`, when its send handler runs);
  *  - out: from the answer's end (the fixture's `answer-ended`: last chunk written and the streaming
- *    marker off, in one task) to the reply stored in the hub (the reply's `createdAt`).
+ *    marker off, in one task) to the reply stored in the hub (its first change on the hub's change
+ *    feed, which the bus sends after the commit, seen by an extension page).
+ * Both clocks are epoch ms on this machine: the hub's Date.now and the pages' timeOrigin + now.
  * The reference is the fixture's own answer: from `answer-started` to `answer-ended`.
  * BENCH_PROMPTS prompts (default 100) go one after another to two conversations in turn, so one
  * tab's answer overlaps the next prompt's typing in the other. Writes bench/results/claude-tabs-latest.json.
@@ -33,6 +35,16 @@ try {
     'the two conversations',
   );
 
+  // When the hub's change feed first mentions each message: a reply is stored when its first
+  // change is out (the bus tells listeners after the commit).
+  await browser.page.evaluate(() => {
+    const seen: Record<string, number> = ((window as unknown as { __firstSeen: Record<string, number> }).__firstSeen = {});
+    chrome.runtime.connect({ name: 'switchboard/changes' }).onMessage.addListener((m: { changes: { messageId: string }[] }) => {
+      const at = performance.timeOrigin + performance.now();
+      for (const c of m.changes) seen[c.messageId] ??= at;
+    });
+  });
+  const storedAt = (id: string) => browser.page.evaluate((messageId) => (window as unknown as { __firstSeen: Record<string, number> }).__firstSeen[messageId], id);
   const inbound: number[] = [];
   const outbound: number[] = [];
   const answers: number[] = [];
@@ -43,14 +55,18 @@ try {
     const status = await waitFor(() => browser.request<MessageStatus>({ type: 'status', id: sent.id }), (s) => s.deliveries[0].state === 'acked', 60_000, `prompt ${i}`);
     const thread = await browser.request<StoredEntry[]>({ type: 'list', threadId: status.message.threadId });
     const reply = thread.find((e) => e.message.inReplyTo === sent.id)!;
-    const timeline = site.control.timeline().filter((e) => (e.text ?? '').includes(`bench prompt ${i}:`));
-    const at = (event: string) => timeline.find((e) => e.event === event)?.at;
-    const received = at('prompt-received');
-    const started = at('answer-started');
-    const ended = at('answer-ended');
+    // This prompt's arrival, then the first answer to start and end after it in its conversation.
+    const timeline = site.control.timeline();
+    const arrival = timeline.find((e) => e.event === 'prompt-received' && (e.text ?? '').includes(`bench prompt ${i}:`));
+    const after = (event: string) => timeline.find((e) => e.event === event && e.conversation === arrival?.conversation && e.at >= arrival.at)?.at;
+    const received = arrival?.at;
+    const started = after('answer-started');
+    const ended = after('answer-ended');
     if (received === undefined || started === undefined || ended === undefined) throw new Error(`prompt ${i}: the fixture's timeline misses an event: ${JSON.stringify(timeline)}`);
     inbound.push(received - status.message.createdAt);
-    outbound.push(reply.message.createdAt - ended);
+    const stored = await storedAt(reply.message.id);
+    if (stored === undefined) throw new Error(`prompt ${i}: the change feed never mentioned the reply ${reply.message.id}`);
+    outbound.push(stored - ended);
     answers.push(ended - started);
   };
   for (let i = 0; i < PROMPTS; i += 2) await Promise.all([ask(i), ...(i + 1 < PROMPTS ? [ask(i + 1)] : [])]);

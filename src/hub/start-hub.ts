@@ -47,7 +47,7 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME, eventsDb
 
   browser.runtime.onConnect.addListener((port) => {
     if (port.name === CLAUDE_TAB_PORT && isClaudeTab(port.sender)) {
-      void ready.then(({ claudeTabs }) => serveClaudeTab(claudeTabs, port));
+      serveClaudeTab(ready.then(({ claudeTabs }) => claudeTabs), port);
       return;
     }
     if (!isOwnPage(port.sender)) return;
@@ -178,13 +178,15 @@ function isClaudeTab(sender: Browser.runtime.MessageSender | undefined): boolean
   return sender?.id === browser.runtime.id && sender.tab?.id !== undefined && (sender.url?.startsWith(`${CLAUDE_ORIGIN}/`) ?? false);
 }
 
-function serveClaudeTab(tabs: ClaudeTabs, port: Browser.runtime.Port): void {
+/**
+ * A claude.ai tab's port. Its listeners are added at once: a tab that reconnects to wake a stopped
+ * worker says what it has (a finished answer) in its first messages, before the hub is ready.
+ */
+function serveClaudeTab(tabs: Promise<ClaudeTabs>, port: Browser.runtime.Port): void {
   const tabId = port.sender!.tab!.id!;
-  const link = tabs.connect(tabId, {
-    postMessage: (command) => port.postMessage(command),
-  });
-  port.onMessage.addListener((report: unknown) => link.report(report));
-  port.onDisconnect.addListener(() => link.disconnected());
+  const link = tabs.then((t) => t.connect(tabId, { postMessage: (command) => port.postMessage(command) }));
+  port.onMessage.addListener((report: unknown) => void link.then((l) => l.report(report)));
+  port.onDisconnect.addListener(() => void link.then((l) => l.disconnected()));
 }
 
 async function askClaudeTabsToConnect(): Promise<void> {

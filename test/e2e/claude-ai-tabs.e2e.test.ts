@@ -240,6 +240,56 @@ describe('claude.ai tabs as agents', () => {
     expect(destinations.find((d) => d.address === address)?.history.some((e) => e.event === 'held')).toBeFalsy();
   });
 
+  it("shows the answer's progress to the sender, and loses nothing when the worker stops mid-answer", async () => {
+    const conversation = site.control.addConversation();
+    await openConversation(`/chat/${conversation.id}`);
+    const address = chat(conversation.id);
+    await readyTab(address);
+    site.control.scriptAnswer('long answer', { chunkMs: 50, chunkChars: 30, delayMs: 100 });
+    await browser.page.evaluate(() => {
+      const seen: { messageId: string; note?: string; progress?: boolean }[] = ((window as unknown as { __changes: unknown[] }).__changes = []) as never;
+      chrome.runtime.connect({ name: 'switchboard/changes' }).onMessage.addListener((m: { changes: typeof seen }) => seen.push(...m.changes));
+    });
+    const sent = await send({ to: address, body: 'A long answer, please', ackRequired: true });
+    const progress = await waitFor(
+      () => browser.page.evaluate(() => (window as unknown as { __changes: { messageId: string; note?: string; progress?: boolean }[] }).__changes),
+      (changes) => changes.some((c) => c.messageId === sent.id && c.progress),
+      20_000,
+      'progress on the change feed',
+    );
+    expect(progress.find((c) => c.messageId === sent.id && c.progress)!.note).toMatch(/^answering: [\d,]+ characters so far$/);
+
+    await browser.stopWorker(); // the answer ends while no worker runs: the tab keeps it
+    await waitFor(async () => site.control.timeline(), (t) => t.some((e) => e.event === 'answer-ended' && e.conversation === conversation.id && (e.text ?? '').includes('A long answer')), 20_000, 'the answer to end');
+    const reply = await replyTo(sent.id);
+    expect(reply.message.body.text).toContain('You asked: “A long answer, please”');
+    const thread = await browser.request<StoredEntry[]>({ type: 'list', threadId: sent.threadId });
+    expect(thread.filter((e) => e.message.inReplyTo === sent.id)).toHaveLength(1);
+    expect(site.control.conversation(conversation.id)!.turns.filter((t) => t.role === 'user' && t.text === 'A long answer, please')).toHaveLength(1);
+  });
+
+  it('holds the queue while signed out, and delivers after signing in', async () => {
+    const conversation = site.control.addConversation();
+    const page = await openConversation(`/chat/${conversation.id}`);
+    const address = chat(conversation.id);
+    await readyTab(address);
+    site.control.signOut();
+    await waitFor(
+      () => browser.request<DestinationRecord[]>({ type: 'destinations' }),
+      (list) => list.some((d) => d.address === NEW && d.hold?.reason === 'claude.ai: signed out'),
+      20_000,
+      'the sign-out to hold new conversations',
+    );
+    expect((await tabs()).find((t) => t.url.includes('/login'))?.state).toBe('signed-out');
+    const sent = await send({ to: NEW, body: 'Waits for a sign-in', ackRequired: true });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await status(sent.id)).deliveries[0].state).toBe('queued');
+    site.control.signIn();
+    await page.goto(site.url('/new'));
+    const reply = await replyTo(sent.id, 40_000);
+    expect(reply.message.body.text).toContain('Waits for a sign-in');
+  });
+
   it('shows "adapter broken" with what was not found, and the message waits', async () => {
     site.control.setVariant({ composer: 'none', send: 'none' });
     const conversation = site.control.addConversation();

@@ -246,7 +246,9 @@ export class TabAgent {
             }
           }
         }
-        await this.nextChange(sawMarker ? QUIET_WITH_MARKERS_MS : 250);
+        // Wake at the next change, or exactly when the quiet period would be over.
+        const quiet = sawMarker ? QUIET_WITH_MARKERS_MS : QUIET_WITHOUT_MARKERS_MS;
+        await this.nextChange(Math.max(1, Math.min(250, changedAt + quiet - performance.now())));
       }
     } finally {
       this.watching = undefined;
