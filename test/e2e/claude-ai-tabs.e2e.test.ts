@@ -141,6 +141,12 @@ describe('claude.ai tabs as agents', () => {
     await replyTo(follow.id);
     expect(site.control.conversation(created.id)!.turns.filter((t) => t.role === 'user').map((t) => t.text)).toEqual(['Start something new', 'And a follow-up']);
     expect((await tabs()).filter((t) => t.address === chat(created.id))).toHaveLength(1);
+
+    // In a project: the new conversation starts on the project's page.
+    const inProject = await send({ to: NEW, body: 'Start it in the project', headers: { project: 'proj-42' }, ackRequired: true });
+    await replyTo(inProject.id);
+    const projectConversation = site.control.conversations().find((c) => c.turns.some((t) => t.role === 'user' && t.text === 'Start it in the project'))!;
+    expect(projectConversation.project).toBe('proj-42');
   });
 
   it('answers in two tabs at once while one tab takes its two prompts in order', async () => {
