@@ -21,6 +21,7 @@ import { NativeLink } from './native-link';
 import { EVENTS_DB_NAME, EventsDb } from '../storage/events-db';
 import { DEFAULT_EVENT_RETENTION_MS, HookEventStore } from '../adapters/claude-code/event-store';
 import { DirectoryFeed } from './directory-feed';
+import { agentsView } from './agents-view';
 import { holdFor, replacesHold, resumeRequest } from '../adapters/claude-code/rate-limits';
 import type { HoldRequest } from '../bus/destinations';
 import { ClaudeTabs, CLAUDE_ORIGIN } from '../adapters/claude-ai/tabs';
@@ -168,7 +169,7 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
   void browser.alarms.get(SWEEP_ALARM).then(async (alarm) => {
     if (!alarm) await browser.alarms.create(SWEEP_ALARM, { periodInMinutes: 60 });
   });
-  return { bus, directory, workerStarts, native, hookEvents, claudeTabs };
+  return { bus, db, directory, workerStarts, native, hookEvents, claudeTabs };
 }
 
 const CLAUDE_ALIASES = 'claude-ai/aliases';
@@ -224,7 +225,7 @@ async function answer(hub: Hub, input: unknown, startedAt: number): Promise<HubR
 }
 
 /** What a request asks for; throws (with a message for the page) when it cannot be done. */
-async function dispatch({ bus, directory, workerStarts, native, hookEvents, claudeTabs }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
+async function dispatch({ bus, db, directory, workerStarts, native, hookEvents, claudeTabs }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
   switch (request.type) {
     case 'send': {
       const receipt = await bus.send(request.message);
@@ -289,5 +290,10 @@ async function dispatch({ bus, directory, workerStarts, native, hookEvents, clau
       return hookEvents.events(request.sessionId, request.limit);
     case 'claude-tabs':
       return claudeTabs.agents();
+    case 'agents':
+      return agentsView(
+        { agents: await db.agents.limit(5_000).toArray(), claudeTabs: claudeTabs.agents(), sessions: await hookEvents.sessions(1_000), destinations: bus.destinations() },
+        Date.now(),
+      );
   }
 }

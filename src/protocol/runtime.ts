@@ -22,7 +22,7 @@ export const REQUESTS_PORT = 'switchboard/requests';
 export const REQUEST_TYPES = [
   'send', 'status', 'list', 'ack', 'hub-status', 'subscribe', 'unsubscribe',
   'search', 'rules', 'rule-put', 'rule-delete', 'rules-reorder', 'destinations', 'hold', 'release',
-  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events', 'claude-tabs',
+  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events', 'claude-tabs', 'agents',
 ] as const;
 
 export const HubRequest = z.discriminatedUnion(
@@ -63,6 +63,8 @@ export const HubRequest = z.discriminatedUnion(
     z.strictObject({ type: z.literal('session-events'), sessionId: z.string().min(1).max(200), limit: z.int().min(1).max(10_000).optional() }),
     /** the claude.ai conversations open in this browser, with their state */
     z.strictObject({ type: z.literal('claude-tabs') }),
+    /** every agent with its live state (src/hub/agents-view.ts), grouped by kind */
+    z.strictObject({ type: z.literal('agents') }),
   ],
   { error: `expected a request with type ${REQUEST_TYPES.join(', ')}` },
 );
