@@ -19,6 +19,8 @@ import { GroupCommitter } from './group-commit';
 import {
   acknowledge,
   attemptFailed,
+  cancel,
+  requeue,
   byUrgency,
   attemptSucceeded,
   attemptPending,
@@ -338,6 +340,53 @@ export class Bus {
     });
     if (result instanceof Error) throw result;
     return result ?? (await this.deliveryOf(messageId, recipient));
+  }
+
+  /**
+   * The person cancels a message: its unfinished deliveries (to `recipient`, or all) fail now.
+   * Returns the message's deliveries after. Throws when there is no such message or recipient.
+   */
+  async cancel(messageId: string, recipient?: string): Promise<Delivery[]> {
+    const deliveries = await this.deliveriesToChange(messageId, recipient);
+    const now = this.clock.now();
+    await this.store.update(
+      deliveries.map((d) => [d.messageId, d.recipient]),
+      (current) => (current ? cancel(current, now) : undefined),
+    ).then((written) => this.changed(written.filter((d): d is Delivery => d !== undefined)));
+    return this.store.deliveriesOf(messageId);
+  }
+
+  /** The person tries a failed or expired delivery again: queued afresh, all attempts and a new deadline. */
+  async tryAgain(messageId: string, recipient: string): Promise<Delivery> {
+    const [delivery] = await this.deliveriesToChange(messageId, recipient);
+    const message = this.envelopes.get(messageId) ?? (await this.store.message(messageId));
+    const now = this.clock.now();
+    const ttl = message!.ttl === 'immediate' ? this.retry.attemptTimeoutMs : this.ttlMs[message!.ttl];
+    const [written] = await this.store.update([[messageId, delivery.recipient]], (current) => (current ? requeue(current, now, ttl) : undefined));
+    this.changed([written!]);
+    this.backlog = true;
+    this.kick();
+    return written!;
+  }
+
+  /**
+   * The person's clear-data: every message, delivery and archived message is deleted; rules, holds
+   * and settings stay. Attempts in flight finish into nothing.
+   */
+  async clearMessages(): Promise<void> {
+    await this.settled({ attempts: false });
+    await this.store.clearMessages();
+    this.envelopes.clear();
+    this.book.forgetDeliveries();
+    this.armTimer(undefined);
+  }
+
+  private async deliveriesToChange(messageId: string, recipient: string | undefined): Promise<Delivery[]> {
+    const all = await this.store.deliveriesOf(messageId);
+    if (!all.length) throw new Error(`no message ${messageId}`);
+    const chosen = recipient === undefined ? all : all.filter((d) => d.recipient === recipient);
+    if (!chosen.length) throw new Error(`${messageId} was not sent to ${recipient}; its recipients: ${all.map((d) => d.recipient).join(', ')}`);
+    return chosen;
   }
 
   async status(messageId: string): Promise<MessageStatus | undefined> {

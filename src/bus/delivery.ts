@@ -215,5 +215,32 @@ export function acknowledge(delivery: Delivery, now: number): Delivery | undefin
   return retained({ ...delivery, state: 'acked', dueAt: undefined, history: [...history, { state: 'acked', at: now }] }, now);
 }
 
+export const CANCELLED = 'cancelled by the person';
+
+/** The person cancels: an unfinished delivery fails now; undefined for one already finished. */
+export function cancel(delivery: Delivery, now: number): Delivery | undefined {
+  if (isFinished(delivery)) return undefined;
+  return retained({ ...withoutPending(delivery), state: 'failed', dueAt: undefined, lastError: CANCELLED, history: step(delivery, 'failed', now, CANCELLED) }, now);
+}
+
+/**
+ * The person tries again: a failed or expired delivery is queued afresh, with all its attempts and
+ * a new deadline `ttlMs` from now (none for `permanent`). Throws for any other state.
+ */
+export function requeue(delivery: Delivery, now: number, ttlMs: number): Delivery {
+  if (delivery.state !== 'failed' && delivery.state !== 'expired') {
+    throw new Error(`${delivery.recipient}'s delivery of ${delivery.messageId} is ${delivery.state}: only a failed or expired one can be tried again`);
+  }
+  const { retainUntil: _, lastError: __, expiresAt: ___, ...rest } = delivery;
+  return {
+    ...rest,
+    state: 'queued',
+    attempts: 0,
+    dueAt: now,
+    ...(Number.isFinite(ttlMs) ? { expiresAt: now + ttlMs } : {}),
+    history: step(delivery, 'queued', now, 'tried again by the person'),
+  };
+}
+
 /** Why an attempt that the last worker was in the middle of counts as failed. */
 export const INTERRUPTED = 'attempt interrupted: the service worker stopped';

@@ -135,6 +135,11 @@ export class DestinationBook {
     return first;
   }
 
+  /** Every message was deleted: no retry holds up any destination now. */
+  forgetDeliveries(): void {
+    this.retrying.clear();
+  }
+
   /** Destinations with retries waiting: after a restart their queues are looked at afresh. */
   retryingDestinations(): string[] {
     return [...this.retrying.keys()];

@@ -66,6 +66,8 @@ export interface BusStore {
    * finished and past its `retainUntil` — with their deliveries into the archive. Returns how many.
    */
   archiveDue(now: number, limit: number): Promise<number>;
+  /** In one transaction: deletes every message, delivery and archived message (rules, holds and settings stay). */
+  clearMessages(): Promise<void>;
   /** Deletes messages archived at or before `before`; returns how many. */
   purgeArchive(before: number, limit: number): Promise<number>;
   /** Archived messages, oldest first, archived at or after `since`. */

@@ -169,7 +169,7 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
   void browser.alarms.get(SWEEP_ALARM).then(async (alarm) => {
     if (!alarm) await browser.alarms.create(SWEEP_ALARM, { periodInMinutes: 60 });
   });
-  return { bus, db, directory, workerStarts, native, hookEvents, claudeTabs };
+  return { bus, db, directory, workerStarts, native, hookEvents, claudeTabs, feed };
 }
 
 const CLAUDE_ALIASES = 'claude-ai/aliases';
@@ -225,7 +225,7 @@ async function answer(hub: Hub, input: unknown, startedAt: number): Promise<HubR
 }
 
 /** What a request asks for; throws (with a message for the page) when it cannot be done. */
-async function dispatch({ bus, db, directory, workerStarts, native, hookEvents, claudeTabs }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
+async function dispatch({ bus, db, directory, workerStarts, native, hookEvents, claudeTabs, feed }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
   switch (request.type) {
     case 'send': {
       const receipt = await bus.send(request.message);
@@ -290,6 +290,16 @@ async function dispatch({ bus, db, directory, workerStarts, native, hookEvents, 
       return hookEvents.events(request.sessionId, request.limit);
     case 'claude-tabs':
       return claudeTabs.agents();
+    case 'cancel':
+      return bus.cancel(request.id, request.recipient);
+    case 'retry':
+      return bus.tryAgain(request.id, request.recipient);
+    case 'events':
+      return hookEvents.recent(request.limit, request.before);
+    case 'clear-data':
+      await Promise.all([bus.clearMessages(), hookEvents.clear()]);
+      feed.changed();
+      return { cleared: true };
     case 'agents':
       return agentsView(
         { agents: await db.agents.limit(5_000).toArray(), claudeTabs: claudeTabs.agents(), sessions: await hookEvents.sessions(1_000), destinations: bus.destinations() },

@@ -22,7 +22,7 @@ export const REQUESTS_PORT = 'switchboard/requests';
 export const REQUEST_TYPES = [
   'send', 'status', 'list', 'ack', 'hub-status', 'subscribe', 'unsubscribe',
   'search', 'rules', 'rule-put', 'rule-delete', 'rules-reorder', 'destinations', 'hold', 'release',
-  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events', 'claude-tabs', 'agents',
+  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events', 'claude-tabs', 'agents', 'cancel', 'retry', 'events', 'clear-data',
 ] as const;
 
 export const HubRequest = z.discriminatedUnion(
@@ -65,6 +65,14 @@ export const HubRequest = z.discriminatedUnion(
     z.strictObject({ type: z.literal('claude-tabs') }),
     /** every agent with its live state (src/hub/agents-view.ts), grouped by kind */
     z.strictObject({ type: z.literal('agents') }),
+    /** the message's unfinished deliveries (to `recipient`, or all) fail now: "cancelled by the person" */
+    z.strictObject({ type: z.literal('cancel'), id: MessageId, recipient: AgentAddress.optional() }),
+    /** a failed or expired delivery is queued again, with all its attempts and a new deadline */
+    z.strictObject({ type: z.literal('retry'), id: MessageId, recipient: AgentAddress }),
+    /** Claude Code hook events of every session, newest first; `before`: an event id, for the next page */
+    z.strictObject({ type: z.literal('events'), limit: z.int().min(1).max(10_000).optional(), before: z.string().max(100).optional() }),
+    /** deletes every message, the archive, and every hook event; `confirm` must say so */
+    z.strictObject({ type: z.literal('clear-data'), confirm: z.literal('delete everything', { error: 'clear-data needs confirm: "delete everything"' }) }),
   ],
   { error: `expected a request with type ${REQUEST_TYPES.join(', ')}` },
 );

@@ -181,6 +181,13 @@ export class DexieBusStore implements BusStore {
     });
   }
 
+  async clearMessages(): Promise<void> {
+    const { messages, deliveries, archive, searchIndex } = this.db;
+    await this.db.transaction('rw', messages, deliveries, archive, searchIndex, async () => {
+      await Promise.all([messages.clear(), deliveries.clear(), archive.clear(), searchIndex.clear()]);
+    });
+  }
+
   async purgeArchive(before: number, limit: number): Promise<number> {
     const ids = await this.db.archive.where('archivedAt').belowOrEqual(before).limit(limit).primaryKeys();
     await this.db.archive.bulkDelete(ids);

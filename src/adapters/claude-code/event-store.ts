@@ -45,6 +45,20 @@ export class HookEventStore {
     return this.db.hookEvents.where('[sessionId+id]').between([sessionId, ''], [sessionId, '\uffff']).limit(limit).toArray();
   }
 
+  /** Every session's events, newest first (by the host's ordered id), older than the id `before` when given. */
+  recent(limit = 500, before?: string): Promise<StoredHookEvent[]> {
+    const events = before === undefined ? this.db.hookEvents.orderBy('id') : this.db.hookEvents.where('id').below(before);
+    return events.reverse().limit(limit).toArray();
+  }
+
+  /** Deletes every event and session (the person's clear-data). */
+  async clear(): Promise<void> {
+    await this.db.transaction('rw', this.db.hookEvents, this.db.sessions, async () => {
+      await this.db.hookEvents.clear();
+      await this.db.sessions.clear();
+    });
+  }
+
   /** Drops events older than `before`, and sessions with no event left. Returns how many events. */
   async prune(before: number): Promise<number> {
     const dropped = await this.db.hookEvents.where('receivedAt').below(before).delete();

@@ -88,6 +88,22 @@ describe('Claude Code sessions from hook events', () => {
     expect(await db.hookEvents.count()).toBe(0);
   });
 
+  it("lists every session's events newest first, a page at a time, and clears them all", async () => {
+    const recorded: HookEvent[] = [];
+    for (let i = 0; i < 5; i++) {
+      const e = event(i % 2 ? 'PreToolUse' : 'PostToolUse', 1_000 + i, { tool_name: 'Bash' }, i < 3 ? 'sess-a' : 'sess-b');
+      recorded.push(e);
+      await store.record(e);
+    }
+    const first = await store.recent(3);
+    expect(first.map((e) => e.id)).toEqual(recorded.slice(-3).reverse().map((e) => e.id));
+    const next = await store.recent(3, first.at(-1)!.id);
+    expect(next.map((e) => e.id)).toEqual(recorded.slice(0, 2).reverse().map((e) => e.id));
+    await store.clear();
+    expect(await store.recent()).toEqual([]);
+    expect(await store.sessions()).toEqual([]);
+  });
+
   it('drops events and sessions past retention', async () => {
     await store.record(event('SessionStart', 1_000, {}, 'old'));
     await store.record(event('SessionStart', 5_000, {}, 'new'));
