@@ -11,6 +11,8 @@ import { newMessageId, type SendRequest } from '../protocol/envelope';
 import type { z } from 'zod';
 import type { RuleInput, StoredRule } from '../bus/routing';
 import type { DestinationRecord, HoldRequest } from '../bus/destinations';
+import type { AgentSummary } from '../hub/agents-view';
+import type { ClaudeTabAgent } from '../adapters/claude-ai/tabs';
 import { CHANGES_PORT, REQUESTS_PORT, frameBatcher, requestWeight, type HubRequest, type HubResponse, type HubStatus, type RequestFrame, type ResponseFrame } from '../protocol/runtime';
 
 /** How long a request may wait for its answer (default 60 s). */
@@ -104,6 +106,10 @@ export const hub = {
   exportArchive: (since?: number, limit?: number) =>
     request<ArchivedMessage[]>({ type: 'archive-export', ...(since !== undefined ? { since } : {}), ...(limit ? { limit } : {}) }),
   sweep: () => request<SweepResult>({ type: 'sweep' }),
+  /** every listed agent with its live state, claude.ai conversations first (src/hub/agents-view.ts) */
+  agents: () => request<AgentSummary[]>({ type: 'agents' }),
+  /** the claude.ai tabs open in this browser, with their state */
+  claudeTabs: () => request<ClaudeTabAgent[]>({ type: 'claude-tabs' }),
 
   /** Calls `listener` with each batch of delivery changes until `signal` aborts; reconnects when the worker restarts. */
   watch(listener: (changes: DeliveryChange[]) => void, signal: AbortSignal): void {
