@@ -84,6 +84,10 @@ export const hub = {
   status: (id: string) => request<MessageStatus>({ type: 'status', id }),
   list: (query: ListQuery = {}) => request<StoredEntry[]>({ type: 'list', ...query }),
   ack: (id: string, recipient: string) => request<Delivery>({ type: 'ack', id, recipient }),
+  /** the message's unfinished deliveries (to `recipient`, or all) fail now, "cancelled by the person" */
+  cancel: (id: string, recipient?: string) => request<Delivery[]>({ type: 'cancel', id, ...(recipient ? { recipient } : {}) }),
+  /** a failed or expired delivery is queued again, with a new deadline */
+  retry: (id: string, recipient: string) => request<Delivery>({ type: 'retry', id, recipient }),
   hubStatus: () => request<HubStatus>({ type: 'hub-status' }),
   /** `topic` without the `topic:` prefix; resolves with the agent's topics */
   subscribe: (agent: string, topic: string) => request<{ topics: string[] }>({ type: 'subscribe', agent, topic }),
