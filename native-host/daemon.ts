@@ -200,7 +200,14 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
   const draining = setInterval(() => void drain(), SPOOL_DRAIN_MS);
   draining.unref();
 
-  const usageTimer = setInterval(() => void usage.refresh().catch((error: Error) => log(`usage refresh failed: ${error.message}`)), USAGE_REFRESH_MS);
+  // Each refresh also hands the report to the hub (the dashboard's charts), when it changed.
+  const refreshUsage = () =>
+    usage
+      .refresh()
+      .then(() => host.publishUsage(usage.report()))
+      .catch((error: Error) => log(`usage refresh failed: ${error.message}`));
+  void refreshUsage();
+  const usageTimer = setInterval(() => void refreshUsage(), USAGE_REFRESH_MS);
   usageTimer.unref();
 
   const pruning = setInterval(() => void inbox.prune(Date.now()).catch((error) => log(`inbox prune failed: ${error.message}`)), 3_600_000);

@@ -100,6 +100,8 @@ export class Host implements HostCore {
   private readonly sessionByPid = new Map<number, { session: string; at: number }>();
   /** the hub's agents and holds, as it last told them */
   private hubDirectory: DirectoryFrame | undefined;
+  private usage: Extract<HostFrame, { type: 'usage' }> | undefined;
+  private usageJson = '';
   private directoryWrite: Promise<void> = Promise.resolve();
   /** the mail each recent hook answer carried, by hook pid, in case the answer never arrives */
   private readonly answeredMail = new Map<number, { session: string; ids: string[]; at: number }>();
@@ -292,6 +294,18 @@ export class Host implements HostCore {
     return this.hubDirectory;
   }
 
+  /**
+   * The usage monitor's report, for the hub's dashboard: sent now when it changed, and to every hub
+   * that connects. A snapshot: the next replaces it, so it is never journaled.
+   */
+  publishUsage(report: object): void {
+    const json = JSON.stringify(report);
+    if (json === this.usageJson) return;
+    this.usageJson = json;
+    this.usage = { type: 'usage', at: this.now(), report: report as Record<string, unknown> };
+    this.hub?.send(this.usage);
+  }
+
   /** The session's address, or undefined for a session id that cannot be one. */
   private sessionAddress(sessionId: string): string | undefined {
     const address = `claude-code:${this.options.device}/${sessionId}`;
@@ -453,6 +467,7 @@ export class Host implements HostCore {
     this.outbox = this.options.journal.entries();
     this.next = 0;
     connection.send({ type: 'hello', version: this.options.version, device: this.options.device });
+    if (this.usage) connection.send(this.usage);
     this.pump();
     this.emit({ type: 'hub', connected: true, at: this.now() });
   }

@@ -35,6 +35,8 @@ export interface InboundSink {
   hold(request: HoldRequest): Promise<unknown>;
   /** the host's agents can be reached again: retry what waits for them now */
   reachable(): void;
+  /** the host's latest usage report (a snapshot; nothing to store durably) */
+  usage?(snapshot: { at: number; report: Record<string, unknown> }): void;
 }
 
 
@@ -173,6 +175,9 @@ export class NativeLink {
       case 'refused':
         this.waiting.get(frame.id)?.({ ok: false, reason: frame.reason });
         this.waiting.delete(frame.id);
+        return;
+      case 'usage':
+        this.options.sink.usage?.({ at: frame.at, report: frame.report });
         return;
       case 'chunk':
         return; // the reassembler took it

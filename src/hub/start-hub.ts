@@ -75,6 +75,9 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME, eventsDb
 async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
   const workerStarts = await countWorkerStart(db);
   const directory = new DexieDirectory(db);
+  let usage: UsageSnapshot | undefined;
+  const lastUsage = async (): Promise<UsageSnapshot | null> =>
+    usage ?? ((await browser.storage.local.get(USAGE_KEY))[USAGE_KEY] as UsageSnapshot | undefined) ?? null;
   const hookEvents = new HookEventStore(eventsDb, () => native.status().host?.device ?? 'local');
   const native = new NativeLink({
     connect: (name) => browser.runtime.connectNative(name),
@@ -96,6 +99,11 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
       hold: async (request) => {
         await holdAgent(request, 'the native host');
         feed.changed();
+      },
+      usage: (snapshot) => {
+        usage = snapshot;
+        // Kept for the dashboard while the host is away; a snapshot, so a lost write costs nothing.
+        void browser.storage.local.set({ [USAGE_KEY]: snapshot }).catch(() => {});
       },
       reachable: () => {
         void bus.reachable(bus.destinations().map((d) => d.address).filter((a) => a.startsWith('api:') || a.startsWith('claude-code:')));
@@ -169,10 +177,17 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
   void browser.alarms.get(SWEEP_ALARM).then(async (alarm) => {
     if (!alarm) await browser.alarms.create(SWEEP_ALARM, { periodInMinutes: 60 });
   });
-  return { bus, db, directory, workerStarts, native, hookEvents, claudeTabs, feed };
+  return { bus, db, directory, workerStarts, native, hookEvents, claudeTabs, feed, lastUsage };
 }
 
 const CLAUDE_ALIASES = 'claude-ai/aliases';
+const USAGE_KEY = 'usage/latest';
+
+/** The native host's latest usage report (Claude Code tokens, cost, limits) and when it was made. */
+export interface UsageSnapshot {
+  at: number;
+  report: Record<string, unknown>;
+}
 
 /** A content script of this extension in a claude.ai tab. */
 function isClaudeTab(sender: Browser.runtime.MessageSender | undefined): boolean {
@@ -225,7 +240,7 @@ async function answer(hub: Hub, input: unknown, startedAt: number): Promise<HubR
 }
 
 /** What a request asks for; throws (with a message for the page) when it cannot be done. */
-async function dispatch({ bus, db, directory, workerStarts, native, hookEvents, claudeTabs, feed }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
+async function dispatch({ bus, db, directory, workerStarts, native, hookEvents, claudeTabs, feed, lastUsage }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
   switch (request.type) {
     case 'send': {
       const receipt = await bus.send(request.message);
@@ -300,6 +315,8 @@ async function dispatch({ bus, db, directory, workerStarts, native, hookEvents, 
       await Promise.all([bus.clearMessages(), hookEvents.clear()]);
       feed.changed();
       return { cleared: true };
+    case 'usage':
+      return lastUsage();
     case 'agents':
       return agentsView(
         { agents: await db.agents.limit(5_000).toArray(), claudeTabs: claudeTabs.agents(), sessions: await hookEvents.sessions(1_000), destinations: bus.destinations() },

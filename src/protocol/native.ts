@@ -76,6 +76,11 @@ export const HostFrame = z.discriminatedUnion('type', [
   /** `held`: the host keeps it for its agent and sends a `delivered` record once the agent has it */
   z.strictObject({ type: z.literal('accepted'), id: z.string(), held: z.literal(true).optional() }),
   z.strictObject({ type: z.literal('refused'), id: z.string(), reason: z.string() }),
+  /**
+   * The usage monitor's report (native-host/claude-code/usage-monitor.ts UsageReport) as of `at`:
+   * a snapshot, sent on connect and when it changes, never journaled. Only shown, as text and charts.
+   */
+  z.strictObject({ type: z.literal('usage'), at: z.int().nonnegative(), report: z.record(z.string(), z.unknown()) }),
   Chunk,
 ]);
 export type HostFrame = z.infer<typeof HostFrame>;

@@ -22,7 +22,7 @@ export const REQUESTS_PORT = 'switchboard/requests';
 export const REQUEST_TYPES = [
   'send', 'status', 'list', 'ack', 'hub-status', 'subscribe', 'unsubscribe',
   'search', 'rules', 'rule-put', 'rule-delete', 'rules-reorder', 'destinations', 'hold', 'release',
-  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events', 'claude-tabs', 'agents', 'cancel', 'retry', 'events', 'clear-data',
+  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events', 'claude-tabs', 'agents', 'cancel', 'retry', 'events', 'clear-data', 'usage',
 ] as const;
 
 export const HubRequest = z.discriminatedUnion(
@@ -72,6 +72,8 @@ export const HubRequest = z.discriminatedUnion(
     /** Claude Code hook events of every session, newest first; `before`: an event id, for the next page */
     z.strictObject({ type: z.literal('events'), limit: z.int().min(1).max(10_000).optional(), before: z.string().max(100).optional() }),
     /** deletes every message, the archive, and every hook event; `confirm` must say so */
+    /** the native host's latest usage report ({at, report}: UsageReport of native-host/claude-code/usage-monitor.ts), or null */
+    z.strictObject({ type: z.literal('usage') }),
     z.strictObject({ type: z.literal('clear-data'), confirm: z.literal('delete everything', { error: 'clear-data needs confirm: "delete everything"' }) }),
   ],
   { error: `expected a request with type ${REQUEST_TYPES.join(', ')}` },

@@ -63,6 +63,16 @@ describe('the native link', () => {
 
   const hello = (port = ports.at(-1)!) => port.receive({ type: 'hello', version: '0.1.0', device: 'local' });
 
+  it("hands the host's usage report to the hub, and ignores a malformed one", () => {
+    const usage: unknown[] = [];
+    sink.usage = (snapshot) => usage.push(snapshot);
+    link.start();
+    hello();
+    ports.at(-1)!.receive({ type: 'usage', at: 7, report: { snapshot: { tokens: 3 } } });
+    ports.at(-1)!.receive({ type: 'usage', at: -1, report: 'not a report' });
+    expect(usage).toEqual([{ at: 7, report: { snapshot: { tokens: 3 } } }]);
+  });
+
   it('connects to the host by its name and is ready after its hello', () => {
     link.start();
     expect(ports[0].name).toBe('dev.switchboard.host');

@@ -69,6 +69,24 @@ describe('the host core', () => {
     expect(journal.entries()).toEqual([]);
   });
 
+  it('hands the hub its usage report when it changed, and the latest to each hub that connects', async () => {
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    host.publishUsage({ snapshot: { tokens: 10 } });
+    host.publishUsage({ snapshot: { tokens: 10 } }); // unchanged: not sent again
+    host.publishUsage({ snapshot: { tokens: 12 } });
+    expect(hub.frames.filter((f) => f.type === 'usage')).toEqual([
+      { type: 'usage', at: 5_000, report: { snapshot: { tokens: 10 } } },
+      { type: 'usage', at: 5_000, report: { snapshot: { tokens: 12 } } },
+    ]);
+    const next = new RecordingHub();
+    host.attachHub(next);
+    expect(next.frames.slice(0, 2)).toEqual([
+      { type: 'hello', version: '0.1.0', device: 'local' },
+      { type: 'usage', at: 5_000, report: { snapshot: { tokens: 12 } } },
+    ]);
+  });
+
   it('survives a restart: what was not committed is sent again, in order, with the same ids', async () => {
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push((await host.submit({ from: 'api:local/a', to: 'api:local/b', body: `m${i}` })).messageId);
