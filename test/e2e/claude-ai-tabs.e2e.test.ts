@@ -216,6 +216,30 @@ describe('claude.ai tabs as agents', () => {
     expect((await browser.request<DestinationRecord[]>({ type: 'destinations' })).find((d) => d.address === address)!.hold).toBeUndefined();
   });
 
+  it('lets the queue go at the reset time by itself, though the page still shows the notice', async () => {
+    const conversation = site.control.addConversation();
+    const page = await openConversation(`/chat/${conversation.id}`);
+    const address = chat(conversation.id);
+    await readyTab(address);
+    // The notice names a clock time to the minute: a reset on a minute's start is read exactly.
+    const resetAt = Math.ceil((Date.now() + 10_000) / 60_000) * 60_000;
+    site.control.limit({ resetAt, endsAtReset: true });
+    await waitFor(
+      () => browser.request<DestinationRecord[]>({ type: 'destinations' }),
+      (list) => list.some((d) => d.address === address && d.hold?.until === resetAt),
+      10_000,
+      'the hold until the reset',
+    );
+    const sent = await send({ to: address, body: 'Goes at the reset', ackRequired: true });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await status(sent.id)).deliveries[0].state).toBe('queued');
+    const reply = await replyTo(sent.id, resetAt - Date.now() + 30_000);
+    expect(reply.message.body.text).toContain('Goes at the reset');
+    expect(await page.locator('[data-testid="usage-limit-notice"]').count()).toBe(1); // never reloaded: the old notice is still there
+    const typedAt = site.control.timeline().find((e) => e.event === 'prompt-received' && e.text === 'Goes at the reset')!.at;
+    expect(typedAt).toBeGreaterThanOrEqual(resetAt);
+  }, 120_000);
+
   it('works through every fallback selector', async () => {
     const fallbacks = Object.fromEntries(Object.entries(CANDIDATES).map(([part, list]) => [part, list.length - 1])) as Record<Part, number>;
     site.control.setVariant(fallbacks);

@@ -128,13 +128,21 @@ const ERROR_TEXT = /something went wrong|an error occurred|error sending|failed 
 /** Notices are shown as alerts or status banners near the composer. */
 const NOTICES = '[role="alert"], [role="status"], [data-testid="usage-limit-notice"], [data-testid="error-notice"]';
 
-/** What the page is doing now; `now` dates a reset time given as a clock time ("resets 3:00 PM"). */
-export function pageState(doc: Document, now: number): PageState {
+/**
+ * What the page is doing now; `now` dates a reset time given as a clock time ("resets 3:00 PM").
+ * `outlived` says whether a usage-limit notice is one whose reset time has passed: a page that was
+ * not reloaded keeps showing it, though the limit is over.
+ */
+export function pageState(doc: Document, now: number, outlived: (notice: { text: string; resetAt?: number }) => boolean = () => false): PageState {
   if (SIGNED_OUT_PATHS.test(doc.location?.pathname ?? '')) return { state: 'signed-out' };
   for (const notice of doc.querySelectorAll<HTMLElement>(NOTICES)) {
     const text = normalise(notice.textContent ?? '');
     if (!text) continue;
-    if (USAGE_LIMIT.test(text)) return { state: 'rate-limited', text, resetAt: resetTimeOf(text, now) };
+    if (USAGE_LIMIT.test(text)) {
+      const limit = { state: 'rate-limited' as const, text, resetAt: resetTimeOf(text, now) };
+      if (outlived(limit)) continue;
+      return limit;
+    }
     if (ERROR_TEXT.test(text)) return { state: 'error', text };
   }
   const check = selfCheck(doc);

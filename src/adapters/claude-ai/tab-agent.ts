@@ -31,6 +31,8 @@ export const QUIET_WITH_MARKERS_MS = 40;
 /** Without any marker, an answer is finished when its text has not changed for this long. */
 export const QUIET_WITHOUT_MARKERS_MS = 1_500;
 const PROGRESS_EVERY_MS = 500;
+/** A prompt after which no answer begins (nor the stop button shows) for this long gets none. */
+export const NO_ANSWER_MS = 60_000;
 /** A page missing parts the adapter needs is reported broken once that has lasted this long. */
 export const BROKEN_AFTER_MS = 2_000;
 const STORAGE_KEY = 'switchboard:prompts';
@@ -57,6 +59,8 @@ export class TabAgent {
   private viewTimer: ReturnType<typeof setTimeout> | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private brokenSince: number | undefined;
+  /** each usage-limit notice seen, by its text: the reset it named when first seen */
+  private readonly limitResets = new Map<string, number>();
   private brokenTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -103,7 +107,7 @@ export class TabAgent {
       if (known.answer) this.port.post({ type: 'answer', answer: known.answer });
       return;
     }
-    const state = pageState(this.doc, Date.now());
+    const state = this.pageState();
     if (state.state !== 'ready') return refuse(describe(state));
     if (this.watching) return refuse('answering an earlier prompt');
     const composer = find(this.doc, 'composer')!.element;
@@ -151,6 +155,23 @@ export class TabAgent {
     }
     this.port.post({ type: 'typed', requestId: command.requestId, conversationId: this.conversationId() });
     void this.watchAnswer(this.typedPrompts().find((t) => t.messageId === command.messageId)!, turn);
+  }
+
+  /**
+   * The page's state, a limit notice whose reset time has passed counting as gone. A clock time
+   * ("resets at 3:00 PM") is read as the next one, so the reset is the one read when the notice was
+   * first seen; a reload is due then, so the view is looked at again at that moment.
+   */
+  private pageState(): PageState {
+    const now = Date.now();
+    return pageState(this.doc, now, ({ text, resetAt }) => {
+      if (resetAt === undefined) return false;
+      if (!this.limitResets.has(text)) {
+        this.limitResets.set(text, resetAt);
+        setTimeout(() => this.reportView(), resetAt - now + 50);
+      }
+      return now >= this.limitResets.get(text)!;
+    });
   }
 
   private personWriting(composer: HTMLElement | undefined): boolean {
@@ -211,10 +232,11 @@ export class TabAgent {
     let changedAt = performance.now();
     let lastProgress = 0;
     let sawMarker = false;
+    const startedAt = performance.now();
     try {
       for (;;) {
         if (this.signal.aborted) return;
-        const state = pageState(this.doc, Date.now());
+        const state = this.pageState();
         if (state.state === 'rate-limited' || state.state === 'error' || state.state === 'signed-out') {
           this.forget(typed.messageId);
           this.port.post({ type: 'no-answer', messageId: typed.messageId, recipient: typed.recipient, reason: describe(state) });
@@ -223,6 +245,13 @@ export class TabAgent {
         const answer = this.answerAfter(turn);
         const stop = find(this.doc, 'stop');
         if (stop) sawMarker = true;
+        // Nothing started: no answer, no stop button, no streaming. The site took the prompt and let
+        // it be (an error it showed and removed): the hub tries again after its ack timeout.
+        if (!answer && !stop && !isAnswering(this.doc) && performance.now() - startedAt > NO_ANSWER_MS) {
+          this.forget(typed.messageId);
+          this.port.post({ type: 'no-answer', messageId: typed.messageId, recipient: typed.recipient, reason: `no answer began within ${NO_ANSWER_MS / 1_000} s` });
+          return;
+        }
         if (answer) {
           const marker = streamingMarker(answer);
           if (marker !== 'none') sawMarker = true;
@@ -322,7 +351,7 @@ export class TabAgent {
   }
 
   view(): TabView {
-    let page: PageState = pageState(this.doc, Date.now());
+    let page: PageState = this.pageState();
     if (page.state === 'ready' && this.watching) page = { state: 'answering' };
     // The site is a single-page app: after the load event, and while it moves between pages, its
     // parts can be missing for a moment. Broken is what lasts.

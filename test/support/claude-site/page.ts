@@ -401,7 +401,7 @@ class Screen {
       const text = limitNoticeText(limit);
       if (!shown) this.notices.append(h('div', { role: 'alert', 'data-testid': 'usage-limit-notice', class: 'notice' }, text));
       else if (shown.textContent !== text) shown.textContent = text;
-    } else shown?.remove();
+    } else if (!account.staleLimitNotice) shown?.remove();
     this.limit = limit;
     this.afterUpdate();
   }

@@ -81,6 +81,8 @@ export interface LimitState {
 export interface AccountState {
   signedOut: boolean;
   limit: LimitState | null;
+  /** the limit ended by itself at its reset time: sending works, but an open page keeps showing the notice until reloaded */
+  staleLimitNotice?: boolean;
 }
 
 /** What a page is rendered from: the server's view of `path`. */

@@ -69,9 +69,10 @@ export interface ClaudeSiteControl {
   /**
    * The account hits its usage limit. `when: 'now'` (default): open pages show the notice within a
    * poll (200 ms) and every page loads with it; `'next-send'`: pages work until the next prompt, which
-   * gets no answer but the notice — from then on it is as 'now'.
+   * gets no answer but the notice — from then on it is as 'now'. `endsAtReset`: at `resetAt` the limit
+   * lifts itself and sending works again, while open pages keep the notice they show (not reloaded).
    */
-  limit(options?: { resetAt?: number; when?: 'now' | 'next-send' }): void;
+  limit(options?: { resetAt?: number; when?: 'now' | 'next-send'; endsAtReset?: boolean }): void;
   /** The limit is lifted: the notice disappears from open pages within a poll. */
   unlimit(): void;
   /** App pages redirect to /login (302); open pages go there at their next poll. */
@@ -161,12 +162,16 @@ export async function startClaudeSite(options: ClaudeSiteOptions = {}): Promise<
 
   let variant: VariantSpec = { ...options.variant };
   let signedOut = options.signedOut ?? false;
-  let limit: (LimitState & { pending: boolean }) | null = null;
+  let limit: (LimitState & { pending: boolean; endsAtReset: boolean }) | null = null;
   let rules: Rule[] = [];
   let timeline: TimelineEvent[] = [];
   const conversations = new Map<string, Conversation>();
 
-  const account = (): AccountState => ({ signedOut, limit: limit && !limit.pending ? { resetAt: limit.resetAt } : null });
+  const account = (): AccountState => {
+    // A limit with `endsAtReset` lifts itself at its reset time, as the site's does.
+    if (limit?.endsAtReset && limit.resetAt !== undefined && Date.now() >= limit.resetAt) return { signedOut, limit: null, staleLimitNotice: true };
+    return { signedOut, limit: limit && !limit.pending ? { resetAt: limit.resetAt } : null };
+  };
 
   const bootFor = (path: string): Boot => {
     const chat = /^\/chat\/([^/]+)\/?$/.exec(path);
@@ -212,7 +217,8 @@ export async function startClaudeSite(options: ClaudeSiteOptions = {}): Promise<
     }
     conversation.model = turn.model;
     conversation.turns.push({ role: 'user', text: turn.text, attachments: turn.attachments, model: turn.model, at: Date.now() });
-    if (limit) {
+    const hasReset = limit?.endsAtReset && limit.resetAt !== undefined && Date.now() >= limit.resetAt;
+    if (limit && !hasReset) {
       limit.pending = false;
       return { outcome: 'limited', resetAt: limit.resetAt };
     }
@@ -282,8 +288,8 @@ export async function startClaudeSite(options: ClaudeSiteOptions = {}): Promise<
     setVariant(spec) {
       variant = { ...spec };
     },
-    limit({ resetAt, when = 'now' } = {}) {
-      limit = { resetAt, pending: when === 'next-send' };
+    limit({ resetAt, when = 'now', endsAtReset = false } = {}) {
+      limit = { resetAt, pending: when === 'next-send', endsAtReset };
     },
     unlimit() {
       limit = null;
