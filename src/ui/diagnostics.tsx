@@ -14,6 +14,9 @@ export function Diagnostics() {
   return (
     <main style={{ font: '14px system-ui, sans-serif', padding: '16px' }}>
       <h1>Switchboard diagnostics</h1>
+      <p>
+        <a href="/dashboard.html">Open the dashboard</a>: sessions, usage, holds, messages and rules.
+      </p>
       {error && <p role="alert">{error}</p>}
       {status && (
         <dl>
