@@ -43,6 +43,8 @@ export function ComposePanel({ agents, initialTo, progress, onBack }: { agents: 
     event.preventDefault();
     const built = sendRequestOf(form);
     if (!built.ok) return setError(built.error), setNotice(undefined);
+    // The button stays enabled (a disabled button drops keyboard focus); a second submit waits.
+    if (sending) return;
     setSending(true);
     try {
       const receipt = await hub.send(built.request);
@@ -61,7 +63,7 @@ export function ComposePanel({ agents, initialTo, progress, onBack }: { agents: 
   return (
     <section class="compose-view" aria-labelledby="compose-heading">
       <div class="view-head">
-        <button type="button" class="small" onClick={onBack}>
+        <button type="button" class="small back" onClick={onBack}>
           ← Back
         </button>
         <h2 id="compose-heading" tabIndex={-1} ref={heading}>
@@ -119,12 +121,12 @@ export function ComposePanel({ agents, initialTo, progress, onBack }: { agents: 
           <span class="label-text">
             Message <span class="muted">(Markdown)</span>
           </span>
-          <textarea rows={4} value={form.text} onInput={(e) => set('text', e.currentTarget.value)} />
+          <textarea name="text" rows={4} value={form.text} onInput={(e) => set('text', e.currentTarget.value)} />
         </label>
         <div class="row">
           <label class="field">
             Priority
-            <select value={form.priority} onChange={(e) => set('priority', e.currentTarget.value as Priority)}>
+            <select name="priority" value={form.priority} onChange={(e) => set('priority', e.currentTarget.value as Priority)}>
               {PRIORITIES.map((p) => (
                 <option key={p} value={p}>
                   {PRIORITY_LABELS[p]}
@@ -134,7 +136,7 @@ export function ComposePanel({ agents, initialTo, progress, onBack }: { agents: 
           </label>
           <label class="field">
             Expires
-            <select value={form.ttl} onChange={(e) => set('ttl', e.currentTarget.value as TtlPolicy)}>
+            <select name="ttl" value={form.ttl} onChange={(e) => set('ttl', e.currentTarget.value as TtlPolicy)}>
               {TTL_POLICIES.map((t) => (
                 <option key={t} value={t}>
                   {TTL_LABELS[t]}
@@ -145,7 +147,7 @@ export function ComposePanel({ agents, initialTo, progress, onBack }: { agents: 
         </div>
         <label class="field">
           Send the answer to
-          <select value={form.replyTo} onChange={(e) => set('replyTo', e.currentTarget.value)}>
+          <select name="replyTo" value={form.replyTo} onChange={(e) => set('replyTo', e.currentTarget.value)}>
             <option value="">Me (this popup)</option>
             {choices.map((agent) => (
               <option key={agent.address} value={agent.address}>
@@ -166,7 +168,7 @@ export function ComposePanel({ agents, initialTo, progress, onBack }: { agents: 
           <span class="muted" role="status">
             {notice}
           </span>
-          <button type="submit" class="primary" disabled={sending}>
+          <button type="submit" class="primary" aria-disabled={sending || undefined}>
             Send
           </button>
         </div>

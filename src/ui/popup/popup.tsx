@@ -70,7 +70,7 @@ export function Popup() {
         <>
           <Onboarding steps={onboardingSteps(status.data, tabs.data)} />
           <div class="toolbar">
-            <button type="button" class="primary" onClick={() => setView({ name: 'compose' })}>
+            <button type="button" class="primary new-message" onClick={() => setView({ name: 'compose' })}>
               New message
             </button>
           </div>

@@ -44,7 +44,7 @@ export function ThreadView({ threadId, agents, progress, now, onBack }: { thread
   return (
     <section class="thread-view" aria-labelledby="thread-heading">
       <div class="view-head">
-        <button type="button" class="small" onClick={onBack}>
+        <button type="button" class="small back" onClick={onBack}>
           ← Back
         </button>
         <h2 id="thread-heading" tabIndex={-1} ref={heading}>

@@ -24,16 +24,18 @@ export function ThreadsPanel({ threads, loading, agents, now, onOpen }: { thread
                   class={thread.unread ? 'thread unread' : 'thread'}
                   data-thread-id={thread.threadId}
                   onClick={() => onOpen(thread.threadId)}
-                  aria-label={`${thread.subject}. ${who}. ${thread.unread ? `${thread.unread} unread. ` : ''}${formatAgo(thread.last.createdAt, now)}`}
                 >
                   <span class="thread-line">
                     <span class="thread-subject">{thread.subject}</span>
                     {thread.unread > 0 && <span class="unread-count">{thread.unread} unread</span>}
                   </span>
                   <span class="thread-meta muted">
-                    <span class="thread-who">{who}</span>
+                    <span class="thread-who">
+                      <span class="visually-hidden">with </span>
+                      {who}
+                    </span>
                     <span>
-                      {thread.count > 1 ? `${thread.count} · ` : ''}
+                      {thread.count > 1 ? `${thread.count} messages · ` : ''}
                       {formatAgo(thread.last.createdAt, now)}
                     </span>
                   </span>

@@ -105,8 +105,7 @@ describe('ThreadsPanel and RecipientRows', () => {
     const html = renderToString(h(ThreadsPanel, { threads: groupThreads(entries), loading: false, agents: [], now: NOW, onOpen: () => {} }));
     expect(html).toContain('<button type="button" class="thread unread"');
     expect(text(html)).toContain('Ship it? 1 unread');
-    expect(text(html)).toContain('you, bot (api) 2 · just now');
-    expect(html).toContain('aria-label="Ship it?. you, bot (api). 1 unread. just now"');
+    expect(text(html)).toContain('with you, bot (api) 2 messages · just now');
     expect(html).not.toContain('<img');
   });
 
