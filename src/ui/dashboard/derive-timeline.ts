@@ -153,13 +153,14 @@ function markerLabel(events: StoredHookEvent[], name: string): string {
 
 /**
  * Lanes of the filtered events: the most recently active session first, each with at most
- * `buckets` markers over the shared time range.
+ * `buckets` markers over the shared time range. 64: on a lane about 700 px wide a slice is about as
+ * wide as a marker (10 px), so markers do not hide each other.
  */
 export function buildTimeline(
   events: readonly StoredHookEvent[],
   sessions: ReadonlyMap<string, SessionRecord>,
   filters: TimelineFilters = {},
-  buckets = 96,
+  buckets = 64,
 ): Timeline {
   const shown = filterEvents(events, sessions, filters);
   if (!shown.length) return { from: 0, to: 0, lanes: [], events: [] };

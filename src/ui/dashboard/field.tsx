@@ -112,3 +112,8 @@ export function FormError({ error }: { error?: string }) {
 
 /** Options for a select: "All" (empty value) then each value. */
 export const withAll = (values: readonly string[], all = 'All') => [{ value: '', label: all }, ...values.map((value) => ({ value, label: value }))];
+
+/** After a refused submit, the keyboard goes to the first field marked wrong (once the errors are drawn). */
+export function focusFirstInvalid(form: EventTarget | null): void {
+  requestAnimationFrame(() => (form as HTMLFormElement | null)?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+}

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { HOLD_STRATEGIES, type HoldStrategy } from '../../bus/destinations';
 import { hub } from '../../client/hub-client';
 import { holdFromForm, STRATEGY_NAMES, type HoldForm } from './derive-holds';
-import { FormError, SelectField, TextField } from './field';
+import { focusFirstInvalid, FormError, SelectField, TextField } from './field';
 
 const EMPTY: HoldForm = { address: '', strategy: 'session_pause', reason: '', minutes: '60', fallback: '' };
 
@@ -17,7 +17,7 @@ export function HoldAgentForm({ agents, onDone }: { agents: string[]; onDone: ()
     event.preventDefault();
     const { hold, errors: found } = holdFromForm(form, Date.now());
     setErrors(found);
-    if (!hold) return;
+    if (!hold) return focusFirstInvalid(event.currentTarget);
     setBusy(true);
     try {
       await hub.hold(hold);

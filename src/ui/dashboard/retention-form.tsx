@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { hub } from '../../client/hub-client';
 import { useHub } from '../shared/live';
 import { formToRetention, hubRetentionErrors, retentionToForm, type RetentionField, type RetentionForm } from './derive-settings';
-import { FormError, TextField } from './field';
+import { focusFirstInvalid, FormError, TextField } from './field';
 
 export function RetentionEditor() {
   const live = useHub(() => hub.retention(), [], { tickMs: 0 });
@@ -21,7 +21,7 @@ export function RetentionEditor() {
     if (!form) return;
     const { change, errors: found } = formToRetention(form);
     setErrors(found);
-    if (!change) return;
+    if (!change) return focusFirstInvalid(event.currentTarget);
     try {
       setForm(retentionToForm(await hub.configureRetention(change)));
       setSaved('Saved: new messages use these durations.');

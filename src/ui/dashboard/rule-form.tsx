@@ -7,7 +7,7 @@ import type { StoredRule } from '../../bus/routing';
 import { MESSAGE_KINDS } from '../../protocol/envelope';
 import { hub } from '../../client/hub-client';
 import { emptyRuleForm, formToRule, hubRuleErrors, ruleIdFor, ruleToForm, RULE_ACTIONS, type RuleField, type RuleForm } from './derive-rules';
-import { CheckField, FormError, SelectField, TextField, withAll } from './field';
+import { CheckField, focusFirstInvalid, FormError, SelectField, TextField, withAll } from './field';
 
 const ACTION_LABELS = { add: 'add these recipients', replace: 'replace the matching recipients with these', drop: 'drop the matching recipients' };
 
@@ -29,14 +29,16 @@ export function RuleEditor({ rule, taken, onDone, onCancel }: { rule?: StoredRul
 
   const submit = async (event: Event) => {
     event.preventDefault();
+    const element = event.currentTarget;
     const { rule: input, errors: found } = formToRule(form, { isNew, taken });
     setErrors(found);
-    if (!input) return;
+    if (!input) return focusFirstInvalid(element);
     setBusy(true);
     try {
       onDone(await hub.putRule(input));
     } catch (error) {
       setErrors(hubRuleErrors((error as Error).message));
+      focusFirstInvalid(element);
     } finally {
       setBusy(false);
     }

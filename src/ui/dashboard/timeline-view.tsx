@@ -75,9 +75,12 @@ export function TimelineView() {
   const live = useHub(
     async () => {
       const last = known.current;
+      // The first load asks for both at once; later ones ask for sessions only when they may have changed.
+      const first = last.sessions ? undefined : dashboardHub.sessions(1_000);
+      first?.catch(() => {}); // awaited below unless the events fail first
       const events = await loadEvents(dashboardHub.events, last.events);
       const stale = !last.sessions || events !== last.events || Date.now() - last.sessionsAt > SESSIONS_EVERY_MS;
-      const sessions = stale ? await dashboardHub.sessions(1_000) : last.sessions!;
+      const sessions = first ? await first : stale ? await dashboardHub.sessions(1_000) : last.sessions!;
       known.current = { events, sessions, sessionsAt: stale ? Date.now() : last.sessionsAt };
       return { events, sessions };
     },

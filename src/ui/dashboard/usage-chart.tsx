@@ -25,6 +25,9 @@ function useColourScheme(): number {
 }
 
 const formatValue = (unit: ChartSeries['series'][number]['unit'], value: number) => (unit === 'USD' ? formatUsd(value) : formatTokens(value));
+/** Axis ticks: whole dollars from $10, so a label fits the axis. */
+const tickValue = (unit: ChartSeries['series'][number]['unit'], value: number) => (unit === 'USD' && Math.abs(value) >= 10 ? `$${Math.round(value)}` : formatValue(unit, value));
+const shortDay = (seconds: number) => new Date(seconds * 1_000).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
 
 function options(series: ChartSeries['series'][number], width: number, kind: 'bars' | 'line', dayLabels: boolean): uPlot.Options {
   const stroke = themeColour(series.unit === 'USD' ? '--ok' : '--accent', '#0a5cc2');
@@ -38,8 +41,8 @@ function options(series: ChartSeries['series'][number], width: number, kind: 'ba
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
     axes: [
-      { ...axisStyle, ...(dayLabels ? { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => new Date(t * 1_000).toLocaleDateString()) } : {}) },
-      { ...axisStyle, size: 60, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => formatValue(series.unit, t)) },
+      { ...axisStyle, ...(dayLabels ? { values: (_u: uPlot, ticks: number[]) => ticks.map(shortDay) } : {}) },
+      { ...axisStyle, size: 64, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => tickValue(series.unit, t)) },
     ],
     series: [
       {},
