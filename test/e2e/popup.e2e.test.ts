@@ -4,7 +4,10 @@
  * client posting to the host's local API, Claude Code sessions posting hook events to the host —
  * and the popup shows them live; a message is composed and sent by keyboard alone and its states
  * change to delivered and acked; an agent's HTML is shown as text; axe-core finds no violation;
- * screenshots of the popup, light and dark, land in docs/.
+ * screenshots of the popup, light and dark, land in docs/. Last, claude.ai (the fixture of
+ * test/support/claude-site/, reached through a host resolver rule): the onboarding button opens it,
+ * a conversation is listed, and a question asked from the popup shows the answer's progress, then
+ * comes back as Markdown.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +20,7 @@ import WebSocket from 'ws';
 import type { Page } from 'playwright-core';
 import { launchExtension, waitFor, type ExtensionBrowser } from '../support/extension-browser';
 import { installTestHost, type InstalledHost } from '../support/host-fixture';
+import { claudeSiteArgs, codeBlock, paragraph, startClaudeSite, type ClaudeSite } from '../support/claude-site/server';
 import type { MessageStatus } from '../../src/bus/bus';
 import type { AgentSummary } from '../../src/hub/agents-view';
 
@@ -27,6 +31,7 @@ const DOCS = resolve(import.meta.dirname, '../../docs');
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let host: InstalledHost;
+let site: ClaudeSite;
 let browser: ExtensionBrowser;
 let page: Page;
 let workDir: string;
@@ -79,7 +84,8 @@ async function axeViolations(target: Page): Promise<{ id: string; impact: string
 beforeAll(async () => {
   host = await installTestHost();
   workDir = await mkdtemp(join(tmpdir(), 'sb-popup-project-'));
-  browser = await launchExtension({ profileDir: host.profileDir, env: host.env });
+  site = await startClaudeSite({ answerDefaults: { chunkMs: 120, chunkChars: 15, delayMs: 100 } });
+  browser = await launchExtension({ profileDir: host.profileDir, env: host.env, args: claudeSiteArgs(site) });
   await waitFor(() => browser.hubStatus(), (s) => s.nativeHost.connected, 30_000, 'the hub to connect to the host');
 
   // An API client: connected to the host, and known to the hub once it has sent something.
@@ -108,6 +114,7 @@ afterAll(async () => {
   socket?.close();
   await browser?.close();
   await host?.remove();
+  await site?.close();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
@@ -188,14 +195,13 @@ describe('the popup', () => {
     await expect.poll(() => thread.innerText(), { timeout: 5_000 }).not.toContain('unread');
   });
 
-  it('has no axe-core violations in any view, light or dark, and is photographed for the README', async () => {
+  it('has no axe-core violations in any view, light or dark', async () => {
     await page.reload();
     await page.waitForSelector('main[data-ready]');
     await page.waitForSelector(`li.agent[data-address="${CLIENT_ADDRESS}"]`);
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       expect(await axeViolations(page), `home, ${scheme}`).toEqual([]);
-      await page.screenshot({ path: join(DOCS, `popup-${scheme}.png`), fullPage: true });
     }
     await page.emulateMedia({ colorScheme: 'light' });
 
@@ -209,5 +215,57 @@ describe('the popup', () => {
     expect(await axeViolations(page), 'thread').toEqual([]);
     await page.emulateMedia({ colorScheme: 'dark' });
     expect(await axeViolations(page), 'thread, dark').toEqual([]);
+  });
+
+  it('opens claude.ai from the onboarding by keyboard, lists the conversation, shows its answer as it is written, then as Markdown; photographed', async () => {
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.locator('button.back').click();
+    await page.locator('body').focus();
+    const opened = browser.context.waitForEvent('page', (p) => p.url().startsWith('https://claude.ai/'));
+    await tabTo('button.open-claude');
+    await page.keyboard.press('Enter');
+    expect((await opened).url()).toBe('https://claude.ai/new');
+    await expect.poll(() => page.locator('.onboarding').count(), { timeout: 10_000 }).toBe(0);
+
+    const conversation = site.control.addConversation();
+    const address = `claude-ai:local/chat-${conversation.id}`;
+    const tab = await browser.context.newPage();
+    await tab.goto(site.url(`/chat/${conversation.id}`));
+    const row = page.locator(`li.agent[data-address="${address}"]`);
+    await expect.poll(() => row.count(), { timeout: 20_000 }).toBe(1);
+    expect(await row.innerText()).toContain(conversation.title);
+    await expect.poll(() => row.locator('.badge').innerText(), { timeout: 20_000 }).toContain('ready');
+    expect((await page.locator('.agent-group h3').allInnerTexts())[0].toLowerCase()).toBe('claude.ai conversations (1)');
+
+    site.control.scriptAnswer('markdown-probe', { html: paragraph('Here is <strong>the plan</strong>, step by step, with the code it needs to run well:') + codeBlock('python', 'print("step one")\nprint("step two")\n') });
+    await row.locator('button', { hasText: 'Message' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.compose-view');
+    expect(await page.locator(`input[type=checkbox][value="${address}"]`).isChecked()).toBe(true);
+    await tabTo('textarea');
+    await page.keyboard.type('What is the plan? (markdown-probe)');
+    await tabTo('button[type=submit]');
+    await page.keyboard.press('Enter');
+
+    const sent = page.locator('.sent-message', { hasText: 'markdown-probe' });
+    const recipient = sent.locator(`li.recipient[data-recipient="${address}"]`);
+    await expect.poll(() => recipient.innerText(), { timeout: 20_000 }).toMatch(/answering: [\d,]+ characters so far/);
+    await expect.poll(() => recipient.getAttribute('data-state'), { timeout: 30_000 }).toBe('acked');
+
+    await page.locator('button.back').click();
+    await page.locator('button.thread', { hasText: 'markdown-probe' }).click();
+    const answer = page.locator('.thread-messages article', { hasText: 'step one' });
+    await expect.poll(() => answer.locator('pre code.language-python').count(), { timeout: 10_000 }).toBe(1);
+    expect(await answer.locator('strong').innerText()).toBe('the plan');
+    expect(await answer.locator('pre code').innerText()).toContain('print("step two")');
+
+    // Every kind of agent now: photographed for the README, light and dark.
+    await page.locator('button.back').click();
+    await page.waitForSelector(`li.agent[data-address="${address}"]`);
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      expect(await axeViolations(page), `home with claude.ai, ${scheme}`).toEqual([]);
+      await page.screenshot({ path: join(DOCS, `popup-${scheme}.png`), fullPage: true });
+    }
   });
 });

@@ -18,7 +18,7 @@ export function Onboarding({ steps }: { steps: OnboardingStep[] }) {
             {step.id === 'install-host' ? (
               <CopyCommand command={step.command} label="the command that installs the native host" />
             ) : (
-              <button type="button" onClick={() => void browser.tabs.create({ url: step.url })}>
+              <button type="button" class="open-claude" onClick={() => void browser.tabs.create({ url: step.url })}>
                 Open claude.ai
               </button>
             )}
