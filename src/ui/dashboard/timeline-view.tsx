@@ -141,25 +141,25 @@ export function TimelineView() {
       {events.length > 0 && !timeline.events.length && <p class="empty">No events match these filters.</p>}
       {timeline.lanes.length > 0 && (
         <div class="timeline-body">
-          <TimelineLanes
-            timeline={timeline}
-            selected={selection.marker}
-            onSelect={(key) => {
-              const picked = timeline.lanes.flatMap((l) => l.markers).find((m) => m.key === key);
-              setSelection({ marker: key, event: picked?.events.length === 1 ? picked.events[0].id : undefined });
-            }}
-          />
+          <div class="timeline-main">
+            <TimelineLanes
+              timeline={timeline}
+              selected={selection.marker}
+              onSelect={(key) => {
+                const picked = timeline.lanes.flatMap((l) => l.markers).find((m) => m.key === key);
+                setSelection({ marker: key, event: picked?.events.length === 1 ? picked.events[0].id : undefined });
+              }}
+            />
+            <EventTable
+              events={timeline.events}
+              sessions={sessions}
+              selected={selection.event}
+              // The event's marker is chosen with it, so the lane shows where it happened.
+              onPick={(id) => setSelection({ event: id, marker: timeline.lanes.flatMap((l) => l.markers).find((m) => m.events.some((e) => e.id === id))?.key })}
+            />
+          </div>
           <EventDetails events={marker?.events ?? []} event={event} onPick={(id) => setSelection((s) => ({ ...s, event: id }))} />
         </div>
-      )}
-      {timeline.events.length > 0 && (
-        <EventTable
-          events={timeline.events}
-          sessions={sessions}
-          selected={selection.event}
-          // The event's marker is chosen with it, so the lane shows where it happened.
-          onPick={(id) => setSelection({ event: id, marker: timeline.lanes.flatMap((l) => l.markers).find((m) => m.events.some((e) => e.id === id))?.key })}
-        />
       )}
     </section>
   );
