@@ -174,6 +174,24 @@ describe('the popup', () => {
     await page.waitForSelector('.threads');
   });
 
+  it('cancels an unfinished delivery and retries it, from the buttons on its row', async () => {
+    const { id } = await browser.request<{ id: string }>({ type: 'send', message: { from: POPUP, to: CLIENT_ADDRESS, body: 'Cancel me (cancel-probe)', ackRequired: true } });
+    const row = page.locator(`.sent-message[data-message-id="${id}"] li.recipient[data-recipient="${CLIENT_ADDRESS}"]`);
+    await page.locator('button.new-message').click();
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 10_000 }).toBe('delivered');
+
+    await row.locator('button', { hasText: 'Cancel' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 5_000 }).toBe('failed');
+    expect(await row.innerText()).toContain('cancelled by the person');
+
+    await row.locator('button', { hasText: 'Retry' }).focus();
+    await page.keyboard.press('Space');
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 10_000 }).toBe('delivered');
+    expect((await statusOf(id)).deliveries[0].history.map((h) => h.state)).toEqual(['queued', 'sent', 'delivered', 'failed', 'queued', 'sent', 'delivered']);
+    await page.locator('button.back').click();
+  });
+
   it("shows an agent's HTML as text, never as an element; opening the thread acks it", async () => {
     const body = '<img src=x onerror="document.title=\'pwned\'"> and [a link](javascript:alert(1))';
     const id = await host.post({ from: CLIENT, to: POPUP, type: 'message', payload: body });
