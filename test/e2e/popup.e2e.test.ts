@@ -172,6 +172,8 @@ describe('the popup', () => {
     await tabTo('button.back', { backwards: true });
     await page.keyboard.press('Enter');
     await page.waitForSelector('.threads');
+    // Back where the person left: on the button that opened the form.
+    expect(await page.evaluate(() => document.activeElement?.matches('button.new-message'))).toBe(true);
   });
 
   it('cancels an unfinished delivery and retries it, from the buttons on its row', async () => {

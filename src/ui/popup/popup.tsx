@@ -4,7 +4,7 @@
  * state after sending. The shell renders at once; each view asks the hub only for what it shows
  * (20 threads from the newest 100 messages, never the whole store), and stays live (shared/live.ts).
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { hub } from '../../client/hub-client';
 import { useNow } from '../shared/agent-state';
 import { useHub, useHubChanges } from '../shared/live';
@@ -30,9 +30,26 @@ const UNREAD_LOOKED_AT = 100;
 
 type View = { name: 'home' } | { name: 'compose'; to?: string } | { name: 'thread'; threadId: string };
 
+/** The control that opened a view, found again when the person comes back (keyboard users keep their place). */
+function opener(view: View): string {
+  if (view.name === 'thread') return `button.thread[data-thread-id="${CSS.escape(view.threadId)}"]`;
+  if (view.name === 'compose' && view.to) return `li.agent[data-address="${CSS.escape(view.to)}"] button`;
+  return 'button.new-message';
+}
+
 export function Popup() {
-  const [view, setView] = useState<View>({ name: 'home' });
+  const [view, setViewState] = useState<View>({ name: 'home' });
   const home = view.name === 'home';
+  const returnTo = useRef<string>();
+  const setView = (next: View) => {
+    if (next.name === 'home') returnTo.current = opener(view);
+    setViewState(next);
+  };
+  useEffect(() => {
+    if (!home || !returnTo.current) return;
+    document.querySelector<HTMLElement>(returnTo.current)?.focus();
+    returnTo.current = undefined;
+  }, [home]);
   const now = useNow();
 
   const status = useHub(() => hub.hubStatus(), []);
