@@ -17,6 +17,7 @@ import { Host } from './host';
 import { HostMetrics } from './metrics';
 import { startApi } from './api/server';
 import { Webhooks, WebhookConfig } from './webhooks';
+import { changeSettings, settingsOf } from './settings';
 import { listenForShims } from './shim-listener';
 import { encodeFrame } from './frames';
 import type { InboundRecord } from '../src/protocol/native';
@@ -117,6 +118,7 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
           .catch((error: Error) => log(`could not hold the rate-limited session ${hold.sessionId}: ${error.message}`)),
     });
     const monitor = usage;
+    let current = config;
     await hookCopies.load(hookCopiesFile, (line) => log(`warning: ${line}`));
     const resumer = new SessionResumer({
       enabled: config.claudeCode.resumeExited,
@@ -136,12 +138,27 @@ export async function startDaemon(options: { home: string; config?: HostConfig; 
       log,
       hookCopies,
       onEndedSessionMail: (sessionId, project) => resumer.resume(sessionId, project),
+      // The dashboard's editors: config.json changes, and the running monitor and webhooks with it.
+      settings: {
+        read: () => settingsOf(current),
+        change: async (change) => {
+          const { config: next, settings } = await changeSettings(home, change);
+          current = next;
+          monitor.setThresholds(settings.thresholds);
+          webhooks.setHooks(settings.webhooks);
+          log('settings changed from the dashboard: usage alert thresholds and webhooks');
+          return settings;
+        },
+      },
       onHook: (payload, receivedAt) => {
         monitor.hook(payload, receivedAt);
         resumer.track(payload.session_id, payload.cwd);
         // A turn's usage is in its transcript once it ends.
         if (payload.hook_event_name === 'Stop' || payload.hook_event_name === 'StopFailure' || payload.hook_event_name === 'SessionEnd') {
-          void monitor.refresh().catch((error) => log(`usage refresh failed: ${error.message}`));
+          void monitor
+            .refresh()
+            .then(() => host.publishUsage(monitor.report()))
+            .catch((error) => log(`usage refresh failed: ${error.message}`));
         }
       },
     });

@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { newMessageId, parseOrThrow, parseSendRequest, type SendRequest } from '../src/protocol/envelope';
+import type { HostSettings } from './settings';
 import { HookPayload, HubFrame, type DirectoryFrame, type HostFrame, type InboundRecord } from '../src/protocol/native';
 import { frameMail, hookOutput, mailPointOf } from './claude-code/session-mail';
 import type { Envelope } from '../src/protocol/envelope';
@@ -62,6 +63,8 @@ export interface HostOptions {
   onEndedSessionMail?: (sessionId: string, project: string | undefined) => void;
   /** told of every hook event the host takes (the usage monitor follows transcripts with it) */
   onHook?: (payload: HookPayload, receivedAt: number) => void;
+  /** the settings the dashboard reads and edits (native-host/settings.ts); without it they are refused */
+  settings?: { read(): HostSettings; change(change: unknown): Promise<HostSettings> };
   /** drops the second copy of a hook event that was posted and then spooled too; default: every copy is taken */
   hookCopies?: HookCopies;
   /** refuse new records (HostBusyError) while the journal holds this many bytes; default unlimited */
@@ -510,6 +513,17 @@ export class Host implements HostCore {
     } else if (frame.type === 'directory') {
       this.hubDirectory = frame;
       this.saveDirectory();
+    } else if (frame.type === 'settings') {
+      const settings = this.options.settings;
+      if (!settings) connection.send({ type: 'refused', id: frame.id, reason: 'this host keeps no settings' });
+      else {
+        try {
+          const now = frame.change ? await settings.change(frame.change) : settings.read();
+          connection.send({ type: 'settings', id: frame.id, settings: now as unknown as Extract<HostFrame, { type: 'settings' }>['settings'] });
+        } catch (error) {
+          connection.send({ type: 'refused', id: frame.id, reason: error instanceof Error ? error.message : String(error) });
+        }
+      }
     } else if (frame.type === 'deliver') {
       try {
         const receivedAt = this.now();

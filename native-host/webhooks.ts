@@ -95,7 +95,7 @@ type Attempt = { ok: true } | { ok: false; retry: boolean; error: string; retryA
 class Stopped extends Error {}
 
 export class Webhooks {
-  private readonly hooks: z.output<typeof WebhookConfig>[];
+  private hooks: z.output<typeof WebhookConfig>[];
   private readonly fetch: typeof fetch;
   private readonly now: () => number;
   private readonly retry: { attempts: number; baseMs: number; maxMs: number };
@@ -109,6 +109,11 @@ export class Webhooks {
     this.fetch = options.fetch ?? globalThis.fetch;
     this.now = options.now ?? Date.now;
     this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  /** Replaces the hooks (the dashboard changed them); notifications on their way finish as they were. */
+  setHooks(hooks: unknown): void {
+    this.hooks = parseOrThrow(z.array(WebhookConfig), hooks, 'webhooks');
   }
 
   /** Sends the core's events to the hooks that chose them, until the returned function is called. */

@@ -97,7 +97,7 @@ export class UsageMonitor {
   private refreshing: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly dir: string;
-  private readonly thresholds: AlertThresholds;
+  private thresholds: AlertThresholds;
 
   private constructor(
     private readonly options: UsageMonitorOptions,
@@ -163,6 +163,11 @@ export class UsageMonitor {
   refresh(): Promise<void> {
     this.refreshing ??= this.refreshOnce().finally(() => (this.refreshing = undefined));
     return this.refreshing;
+  }
+
+  /** New thresholds from the dashboard: the next evaluation uses them. */
+  setThresholds(thresholds: AlertThresholds): void {
+    this.thresholds = thresholds;
   }
 
   report(): UsageReport {

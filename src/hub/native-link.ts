@@ -75,6 +75,7 @@ export class NativeLink {
   private retryMs = RETRY_MIN_MS;
   private nextDeliveryId = 0;
   private readonly waiting = new Map<string, (outcome: DeliverOutcome) => void>();
+  private readonly settingsWaiting = new Map<string, (answer: { ok: true; settings: Record<string, unknown> } | { ok: false; reason: string }) => void>();
   private readonly reassembler = new Reassembler();
   private readonly state: NativeLinkStatus = { connected: false, connects: 0, recordsCommitted: 0 };
   /** results waiting to be confirmed in one `committed` frame */
@@ -123,6 +124,23 @@ export class NativeLink {
       void timer;
       this.waiting.set(id, resolve);
       this.post(port, { type: 'deliver', id, recipient, envelope });
+    });
+  }
+
+  /**
+   * The host's settings (usage alert thresholds, webhooks), after `change` when given — the host
+   * validates it. Throws with the host's reason, or when the host is not connected.
+   */
+  settings(change?: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const port = this.port;
+    if (!port || !this.ready) return Promise.reject(new Error(`needs the native host, which is not connected${this.state.lastError ? ` (${this.state.lastError})` : ''}`));
+    const id = `s${++this.nextDeliveryId}`;
+    return new Promise((resolve, reject) => {
+      (this.options.setTimer ?? setTimeout)(() => {
+        if (this.settingsWaiting.delete(id)) reject(new Error('the native host did not answer in time'));
+      }, this.options.deliverTimeoutMs ?? 10_000);
+      this.settingsWaiting.set(id, (answer) => (answer.ok ? resolve(answer.settings) : reject(new Error(answer.reason))));
+      this.post(port, { type: 'settings', id, ...(change ? { change } : {}) });
     });
   }
 
@@ -175,6 +193,12 @@ export class NativeLink {
       case 'refused':
         this.waiting.get(frame.id)?.({ ok: false, reason: frame.reason });
         this.waiting.delete(frame.id);
+        this.settingsWaiting.get(frame.id)?.({ ok: false, reason: frame.reason });
+        this.settingsWaiting.delete(frame.id);
+        return;
+      case 'settings':
+        this.settingsWaiting.get(frame.id)?.({ ok: true, settings: frame.settings });
+        this.settingsWaiting.delete(frame.id);
         return;
       case 'usage':
         this.options.sink.usage?.({ at: frame.at, report: frame.report });

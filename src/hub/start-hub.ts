@@ -317,6 +317,12 @@ async function dispatch({ bus, db, directory, workerStarts, native, hookEvents, 
       return { cleared: true };
     case 'usage':
       return lastUsage();
+    case 'settings':
+      return native.settings();
+    case 'settings-put': {
+      const { type: _, ...change } = request;
+      return native.settings(change);
+    }
     case 'agents':
       return agentsView(
         { agents: await db.agents.limit(5_000).toArray(), claudeTabs: claudeTabs.agents(), sessions: await hookEvents.sessions(1_000), destinations: bus.destinations() },

@@ -81,6 +81,8 @@ export const HostFrame = z.discriminatedUnion('type', [
    * a snapshot, sent on connect and when it changes, never journaled. Only shown, as text and charts.
    */
   z.strictObject({ type: z.literal('usage'), at: z.int().nonnegative(), report: z.record(z.string(), z.unknown()) }),
+  /** the answer to the hub's `settings` frame: the settings in effect now */
+  z.strictObject({ type: z.literal('settings'), id: z.string(), settings: z.strictObject({ thresholds: z.record(z.string(), z.unknown()), webhooks: z.array(z.record(z.string(), z.unknown())) }) }),
   Chunk,
 ]);
 export type HostFrame = z.infer<typeof HostFrame>;
@@ -137,6 +139,11 @@ export const HubFrame = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('deliver'), id: z.string(), recipient: AgentAddress, envelope: Envelope }),
   DirectoryFrame,
+  /**
+   * The dashboard reads the host's settings (usage alert thresholds, webhooks), or changes them with
+   * `change` (the host validates it): answered with a `settings` frame of the same id, or `refused`.
+   */
+  z.strictObject({ type: z.literal('settings'), id: z.string().min(1).max(64), change: z.record(z.string(), z.unknown()).optional() }),
   Chunk,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;

@@ -22,7 +22,7 @@ export const REQUESTS_PORT = 'switchboard/requests';
 export const REQUEST_TYPES = [
   'send', 'status', 'list', 'ack', 'hub-status', 'subscribe', 'unsubscribe',
   'search', 'rules', 'rule-put', 'rule-delete', 'rules-reorder', 'destinations', 'hold', 'release',
-  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events', 'claude-tabs', 'agents', 'cancel', 'retry', 'events', 'clear-data', 'usage',
+  'retention', 'retention-put', 'archive-export', 'sweep', 'sessions', 'session-events', 'claude-tabs', 'agents', 'cancel', 'retry', 'events', 'clear-data', 'usage', 'settings', 'settings-put',
 ] as const;
 
 export const HubRequest = z.discriminatedUnion(
@@ -74,6 +74,10 @@ export const HubRequest = z.discriminatedUnion(
     /** deletes every message, the archive, and every hook event; `confirm` must say so */
     /** the native host's latest usage report ({at, report}: UsageReport of native-host/claude-code/usage-monitor.ts), or null */
     z.strictObject({ type: z.literal('usage') }),
+    /** the native host's settings the dashboard edits: {thresholds, webhooks} (native-host/settings.ts) */
+    z.strictObject({ type: z.literal('settings') }),
+    /** changes them; the host validates the change whole and says what is wrong */
+    z.strictObject({ type: z.literal('settings-put'), thresholds: z.record(z.string(), z.unknown()).optional(), webhooks: z.array(z.unknown()).optional() }),
     z.strictObject({ type: z.literal('clear-data'), confirm: z.literal('delete everything', { error: 'clear-data needs confirm: "delete everything"' }) }),
   ],
   { error: `expected a request with type ${REQUEST_TYPES.join(', ')}` },

@@ -63,6 +63,22 @@ describe('the native link', () => {
 
   const hello = (port = ports.at(-1)!) => port.receive({ type: 'hello', version: '0.1.0', device: 'local' });
 
+  it("asks the host for its settings and gives back its answer or its reason", async () => {
+    await expect(link.settings()).rejects.toThrow(/needs the native host, which is not connected/);
+    link.start();
+    hello();
+    const port = ports.at(-1)!;
+    const read = link.settings();
+    const change = link.settings({ webhooks: [] });
+    const [first, second] = port.posted.filter((f: any) => f.type === 'settings') as any[];
+    expect(first).toEqual({ type: 'settings', id: expect.any(String) });
+    expect(second).toEqual({ type: 'settings', id: expect.any(String), change: { webhooks: [] } });
+    port.receive({ type: 'settings', id: first.id, settings: { thresholds: { tokenPercent: 80 }, webhooks: [] } });
+    port.receive({ type: 'refused', id: second.id, reason: 'invalid settings: webhooks: expected a list' });
+    await expect(read).resolves.toEqual({ thresholds: { tokenPercent: 80 }, webhooks: [] });
+    await expect(change).rejects.toThrow('invalid settings: webhooks: expected a list');
+  });
+
   it("hands the host's usage report to the hub, and ignores a malformed one", () => {
     const usage: unknown[] = [];
     sink.usage = (snapshot) => usage.push(snapshot);

@@ -69,6 +69,46 @@ describe('the host core', () => {
     expect(journal.entries()).toEqual([]);
   });
 
+  it("answers the hub's settings frames: read, change, and a refused change with the reason", async () => {
+    let stored = { thresholds: { tokenPercent: 80 }, webhooks: [] as unknown[] };
+    await journal.close();
+    await inbox.close();
+    journal = await Journal.open<InboundRecord>({ dir, name: 'inbound' });
+    inbox = await Inbox.open({ dir });
+    host = new Host({
+      journal,
+      inbox,
+      version: '0.1.0',
+      device: 'local',
+      now: () => now,
+      settings: {
+        read: () => stored as never,
+        change: async (change) => {
+          if ((change as { thresholds?: { tokenPercent: number } }).thresholds?.tokenPercent === 170) throw new Error('invalid settings: thresholds.tokenPercent: at most 100');
+          stored = { ...stored, ...(change as object) };
+          return stored as never;
+        },
+      },
+    });
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    await host.receive(hub, { type: 'settings', id: 's1' });
+    await host.receive(hub, { type: 'settings', id: 's2', change: { thresholds: { tokenPercent: 60 } } });
+    await host.receive(hub, { type: 'settings', id: 's3', change: { thresholds: { tokenPercent: 170 } } });
+    expect(hub.frames.filter((f) => f.type === 'settings' || f.type === 'refused')).toEqual([
+      { type: 'settings', id: 's1', settings: { thresholds: { tokenPercent: 80 }, webhooks: [] } },
+      { type: 'settings', id: 's2', settings: { thresholds: { tokenPercent: 60 }, webhooks: [] } },
+      { type: 'refused', id: 's3', reason: 'invalid settings: thresholds.tokenPercent: at most 100' },
+    ]);
+  });
+
+  it('refuses settings when it keeps none', async () => {
+    const hub = new RecordingHub();
+    host.attachHub(hub);
+    await host.receive(hub, { type: 'settings', id: 's1' });
+    expect(hub.frames.at(-1)).toEqual({ type: 'refused', id: 's1', reason: 'this host keeps no settings' });
+  });
+
   it('hands the hub its usage report when it changed, and the latest to each hub that connects', async () => {
     const hub = new RecordingHub();
     host.attachHub(hub);
