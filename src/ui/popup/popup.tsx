@@ -5,6 +5,7 @@
  * (20 threads from the newest 100 messages, never the whole store), and stays live (shared/live.ts).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { browser } from 'wxt/browser';
 import { hub } from '../../client/hub-client';
 import { useNow } from '../shared/agent-state';
 import { useHub, useHubChanges } from '../shared/live';
@@ -94,6 +95,10 @@ export function Popup() {
             <button type="button" class="primary new-message" onClick={() => setView({ name: 'compose' })}>
               New message
             </button>
+            {/* The full page: timeline, usage, holds, the message log, editors. */}
+            <a class="open-dashboard" href={browser.runtime.getURL('/dashboard.html')} target="_blank" rel="noopener">
+              Open the dashboard
+            </a>
           </div>
           <AgentsPanel agents={agents.data} loading={agents.loading} now={now} onMessage={(to) => setView({ name: 'compose', to })} />
           <ThreadsPanel threads={threads} loading={recent.loading} agents={agents.data} now={now} onOpen={(threadId) => setView({ name: 'thread', threadId })} />
