@@ -5,11 +5,16 @@
  * shows it without a reload. Then: filters and payloads, usage charts from the host's report,
  * message search, a message whose body holds HTML shown as text, a routing rule edited by keyboard
  * that then routes, holds, export, clear-data behind its dialog — and axe-core finds no violation
- * in either theme. Screenshots go to docs/.
+ * in either theme. The host's alert thresholds and webhooks are edited by keyboard: config.json
+ * has them, the running host uses them at once (a webhook the test listens on gets the cost alert of
+ * the next turn), and what is refused is shown beside its field with nothing written. Screenshots go
+ * to docs/.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { useClaudeCodeRig } from '../support/claude-code-rig';
@@ -54,6 +59,28 @@ async function axeViolations(page: Page): Promise<string[]> {
   return found;
 }
 
+/** A webhook receiver on 127.0.0.1: every POST's JSON body, in the order they came. */
+async function startReceiver() {
+  const bodies: Record<string, unknown>[] = [];
+  const server = createServer((request, response) => {
+    let text = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (text += chunk));
+    request.on('end', () => {
+      if (request.method === 'POST' && request.url === '/hook') bodies.push(JSON.parse(text) as Record<string, unknown>);
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    bodies,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+const activeId = (page: Page) => page.evaluate(() => document.activeElement?.id);
+
 /** The focused element shows a focus ring (theme.css :focus-visible). */
 const focusVisible = (page: Page) =>
   page.evaluate(() => {
@@ -70,6 +97,7 @@ describe('the dashboard with Claude Code sessions', () => {
     const run = await rig.claude.runPrint('Write hello into a file', { timeoutMs: 60_000 });
     expect(run.exitCode, run.stderr).toBe(0);
     const sessionId = run.result!.session_id;
+    const ended = Date.now();
     await waitFor(
       () => b.request<StoredHookEvent[]>({ type: 'session-events', sessionId }),
       (e) => e.some((x) => x.name === 'SessionEnd'),
@@ -136,11 +164,13 @@ describe('the dashboard with Claude Code sessions', () => {
     await page.screenshot({ path: resolve(DOCS, 'dashboard-dark.png') });
     expect(await axeViolations(page)).toEqual([]);
 
-    // Usage: the host read the session's transcript and reported its tokens. The daemon hands its
-    // report to the hub on its usage timer (every 60 s), so this can take a minute.
+    // Usage: the host read the session's transcript and reported its tokens. The daemon refreshes
+    // usage after the turn's Stop (and SessionEnd) hook and hands the report to the hub then, not only
+    // on its 60 s timer: the charts are there within seconds of the session's end.
     await go(page, 'usage');
     await page.getByRole('heading', { name: 'Usage and cost' }).waitFor();
-    await page.locator('figure', { hasText: 'Tokens per 5-hour block' }).waitFor({ timeout: 75_000 });
+    await page.locator('figure', { hasText: 'Tokens per 5-hour block' }).waitFor({ timeout: 10_000 });
+    console.log(`the usage charts showed ${Date.now() - ended} ms after the session ended`);
     await expect.poll(() => page.locator('.chart canvas').count(), POLL).toBeGreaterThanOrEqual(4);
     await expect.poll(() => page.getByRole('table', { name: 'Limits' }).textContent(), POLL).toContain('5-hour');
     expect(await axeViolations(page)).toEqual([]);
@@ -150,6 +180,113 @@ describe('the dashboard with Claude Code sessions', () => {
     await page.getByRole('heading', { name: 'Rate-limited Claude Code sessions' }).waitFor();
     expect(await axeViolations(page)).toEqual([]);
     expect((page as Page & { errors?: string[] }).errors).toEqual([]);
+  });
+
+  it("edits the host's alert thresholds and webhooks by keyboard: config.json has them, the host uses them at once, and a refused value is shown beside its field", async () => {
+    // config.json with more in it than the editors change: all of it must stay.
+    const configFile = join(rig.host.home, 'config.json');
+    const start = JSON.parse(await readFile(configFile, 'utf8')) as { api: { port: number } };
+    await writeFile(configFile, JSON.stringify({ ...start, inbox: { retentionHours: 48 }, claudeCode: { resumeExited: false, alerts: { tokenPercent: 70 } } }, null, 2));
+    const config = async () => JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+    const receiver = await startReceiver();
+    try {
+      const b = await rig.open({ connected: true });
+      const page = await openDashboard(b, 'settings');
+      const cost = page.getByLabel('Cost per 5-hour block (USD)');
+      // The host's values, not the defaults shown while it cannot be asked.
+      await expect.poll(() => page.getByLabel('Tokens, share of the estimated limit (%)').inputValue(), POLL).toBe('70');
+      expect(await cost.isEnabled()).toBe(true);
+      expect(await page.locator('#host-settings-unavailable').count()).toBe(0);
+
+      // A threshold, by keyboard: so low that the next turn crosses it.
+      await cost.focus();
+      expect(await focusVisible(page)).toBe(true);
+      await page.keyboard.press('ControlOrMeta+a');
+      await page.keyboard.type('0.0001');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('#thresholds-status').textContent(), POLL).toBe('Saved: the host uses these thresholds now.');
+      await expect.poll(config, POLL).toEqual({
+        api: { port: rig.host.port },
+        inbox: { retentionHours: 48 },
+        claudeCode: { resumeExited: false, alerts: { tokenPercent: 70, sessionHours: 4.5, costPerBlockUsd: 0.0001, rateLimitPercent: 90 } },
+      });
+
+      // A webhook, by keyboard. First a URL the host would refuse: the error is beside the URL, nothing is written.
+      const withThreshold = await readFile(configFile, 'utf8');
+      await page.getByRole('button', { name: 'Add a webhook' }).focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(() => activeId(page), POLL).toBe('webhook-0-url');
+      await page.keyboard.type('ftp://x');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('#webhook-0-url-error').textContent(), POLL).toBe('expected an http:// or https:// URL');
+      expect(await page.getByLabel('URL').getAttribute('aria-invalid')).toBe('true');
+      expect(await page.getByLabel('URL').getAttribute('aria-describedby')).toBe('webhook-0-url-error');
+      expect(await activeId(page)).toBe('webhook-0-url');
+      expect(await axeViolations(page)).toEqual([]);
+      // The dashboard said it before asking; the host, asked the same through the hub, says the same and writes nothing.
+      await expect(b.request({ type: 'settings-put', webhooks: [{ url: 'ftp://x', format: 'json', events: ['alert'] }] })).rejects.toThrow(
+        'invalid settings: webhooks[0].url: expected an http:// or https:// URL',
+      );
+      expect(await readFile(configFile, 'utf8')).toBe(withThreshold);
+
+      // Then the receiver's URL; the format and events by keyboard too (json; alert only).
+      await page.keyboard.press('ControlOrMeta+a');
+      await page.keyboard.type(receiver.url);
+      await page.keyboard.press('Tab');
+      expect(await activeId(page)).toBe('webhook-0-format');
+      expect(await page.getByLabel('Format').inputValue()).toBe('json');
+      const events = page.getByRole('group', { name: 'Events' }).getByRole('checkbox');
+      await page.keyboard.press('Tab');
+      for (let i = 0; i < (await events.count()); i++) {
+        const name = await events.nth(i).getAttribute('value');
+        if (name !== 'alert' && (await events.nth(i).isChecked())) await page.keyboard.press('Space');
+        if (name === 'alert' && !(await events.nth(i).isChecked())) await page.keyboard.press('Space');
+        await page.keyboard.press('Tab');
+      }
+      expect(await page.getByRole('group', { name: 'Events' }).locator('input:checked').evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value))).toEqual(['alert']);
+      await page.getByRole('button', { name: 'Save webhook' }).focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('#webhooks-status').textContent(), POLL).toBe(`Added the webhook to ${receiver.url}.`);
+      await expect.poll(() => page.locator('.webhook-list li').allTextContents(), POLL).toEqual([expect.stringContaining(`${receiver.url} · json · alert`)]);
+      // The keyboard is back where it was: on "Add a webhook".
+      await expect.poll(() => activeId(page), POLL).toBe('webhook-add');
+      await expect.poll(config, POLL).toEqual({
+        api: { port: rig.host.port },
+        inbox: { retentionHours: 48 },
+        claudeCode: { resumeExited: false, alerts: { tokenPercent: 70, sessionHours: 4.5, costPerBlockUsd: 0.0001, rateLimitPercent: 90 } },
+        webhooks: [{ url: receiver.url, format: 'json', events: ['alert'] }],
+      });
+
+      // The host refuses what it cannot write: config.json broken by hand meanwhile is left as it is,
+      // and the refusal is the form's (it is no field's, and it is not "needs the native host").
+      const good = await readFile(configFile, 'utf8');
+      await writeFile(configFile, '{ "api": ');
+      await cost.focus();
+      await page.keyboard.press('ControlOrMeta+a');
+      await page.keyboard.type('0.0002');
+      await page.keyboard.press('Enter');
+      const refused = page.getByRole('form', { name: 'Usage alert thresholds' }).getByRole('alert');
+      await expect.poll(() => refused.textContent(), POLL).toMatch(/config\.json: not valid JSON, so it is left as it is/);
+      expect(await refused.textContent()).not.toMatch(/needs the native host/);
+      expect(await readFile(configFile, 'utf8')).toBe('{ "api": ');
+      await writeFile(configFile, good);
+
+      // The host uses both at once: the next turn's cost crosses the threshold, and the alert reaches the webhook.
+      // A model the bundled price table has, so the turn has a cost.
+      rig.api.enqueue({ kind: 'text', text: 'Done.' });
+      const run = await rig.claude.runPrint('Say done', { timeoutMs: 60_000, args: ['--model', 'claude-sonnet-4-5'] });
+      expect(run.exitCode, run.stderr).toBe(0);
+      await waitFor(
+        async () => receiver.bodies,
+        (bodies) => bodies.some((body) => body.type === 'alert'),
+        15_000,
+        'the cost alert at the webhook',
+      );
+      expect(receiver.bodies.find((body) => body.type === 'alert')).toMatchObject({ type: 'alert', severity: 'warning', text: expect.stringMatching(/past the \$0\.0001 alert/) });
+      expect((page as Page & { errors?: string[] }).errors).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
   });
 });
 
@@ -276,7 +413,8 @@ describe('the dashboard: messages, rules, holds and data', () => {
 
   it('says the host settings need the native host, exports messages as JSON, and clears data only when confirmed', async () => {
     await go(page, 'settings');
-    await page.locator('#host-settings-unavailable').waitFor();
+    await expect.poll(() => page.locator('#host-settings-unavailable').textContent(), POLL).toMatch(/needs the native host, which is not connected/);
+    expect(await page.getByLabel('Cost per 5-hour block (USD)').isDisabled()).toBe(true);
     await expect.poll(() => page.getByLabel('Short, hours').inputValue(), POLL).toBe('1');
     expect(await axeViolations(page)).toEqual([]);
 

@@ -1,8 +1,10 @@
 /**
  * What the dashboard asks the hub, typed in one place. The requests the hub client has go through
  * it (one long-lived port); those it has no method for — 'sessions', 'events', 'usage',
- * 'clear-data', and 'settings'/'settings-put', which the hub does not answer yet (issue 7) — go
- * through runtime.sendMessage, which the hub answers the same way.
+ * 'clear-data', 'settings' and 'settings-put' — go through runtime.sendMessage, which the hub
+ * answers the same way. The settings are the native host's (src/hub/native-link.ts `settings()`):
+ * without the host they fail with "needs the native host, which is not connected"; a change the
+ * host refuses fails with its validation message ("invalid settings: webhooks[0].url: …").
  */
 import { browser } from 'wxt/browser';
 import { hub } from '../../client/hub-client';
@@ -42,7 +44,9 @@ export const dashboardHub = {
   /** the native host's latest usage report and when it was made, or null when no host has sent one */
   usage: () => ask<{ at: number; report: UsageReport } | null>({ type: 'usage' }),
   clearData: () => ask<unknown>({ type: 'clear-data', confirm: 'delete everything' }),
+  /** the host's settings in effect */
   settings: () => ask<HostSettings>({ type: 'settings' }),
+  /** changes the parts given; answers the settings in effect after it */
   putSettings: (settings: Partial<HostSettings>) => ask<HostSettings>({ type: 'settings-put', ...settings }),
 };
 

@@ -166,9 +166,90 @@ export function formToWebhook(form: WebhookForm): { webhook?: WebhookConfig; err
   return { webhook, errors };
 }
 
-/** Why the host settings cannot be edited, when the request failed. */
+// ---------------------------------------------------------------------------------------------
+// The host's answers
+
+/** One thing the host found wrong: where (`thresholds.tokenPercent`, `webhooks[0].url`) and what. */
+export interface HostIssue {
+  path: string;
+  problem: string;
+  /** as the host said it, for a form-wide error */
+  text: string;
+}
+
+const ISSUE_PATH = /^([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*|\[\d+\])*): ([\s\S]*)$/;
+const SETTINGS_PREFIX = /^invalid settings: /;
+/** native-host/config.ts ConfigError: one line an issue, `<file>: <path>: <problem>` */
+const CONFIG_LINE = /^(.*config\.json): ([\s\S]*)$/;
+
+/**
+ * The host's refusal by field: native-host/settings.ts throws `invalid settings: <path>: <problem>;
+ * …` for a bad change, and ConfigError lines (`…/config.json: <path>: <problem>`) when the file as it
+ * would be is not a valid config. Undefined for anything else (the host is not connected, did not
+ * answer, …): that is not about a field.
+ */
+export function hostSettingsIssues(message: string): HostIssue[] | undefined {
+  if (SETTINGS_PREFIX.test(message)) {
+    // Split only where the next part starts with a field path, so a problem's own "; " stays in it.
+    return message
+      .replace(SETTINGS_PREFIX, '')
+      .split(/; (?=[A-Za-z_$][\w$.[\]]*: )/)
+      .map((part) => {
+        const [, path = '', problem = part] = ISSUE_PATH.exec(part) ?? [];
+        return { path, problem, text: part };
+      });
+  }
+  const lines = message.split('\n');
+  if (!lines.every((line) => CONFIG_LINE.test(line))) return undefined;
+  return lines.map((line) => {
+    const rest = CONFIG_LINE.exec(line)![2];
+    const [, path = '', problem = rest] = ISSUE_PATH.exec(rest) ?? [];
+    return { path, problem, text: line };
+  });
+}
+
+const join = (a: string | undefined, b: string) => (a ? `${a}; ${b}` : b);
+
+/** A refused thresholds change, by field: anything about another part of the settings is the form's. */
+export function thresholdErrors(message: string): Partial<Record<keyof AlertThresholds | 'form', string>> {
+  const issues = hostSettingsIssues(message);
+  if (!issues) return { form: message };
+  const errors: Partial<Record<keyof AlertThresholds | 'form', string>> = {};
+  for (const issue of issues) {
+    const key = /^(?:thresholds|claudeCode\.alerts)\.(\w+)$/.exec(issue.path)?.[1];
+    const field = THRESHOLD_FIELDS.find((f) => f.key === key)?.key;
+    if (field) errors[field] = join(errors[field], issue.problem);
+    else errors.form = join(errors.form, issue.text);
+  }
+  return errors;
+}
+
+const WEBHOOK_FIELDS: readonly WebhookField[] = ['url', 'format', 'events', 'topic', 'secret'];
+
+/**
+ * A refused webhooks change, for the editor of webhook `index` (the list is sent whole): its own
+ * fields by name (`webhooks[2].events[0]` is its events), anything else the form's.
+ */
+export function webhookErrors(message: string, index: number): Partial<Record<WebhookField | 'form', string>> {
+  const issues = hostSettingsIssues(message);
+  if (!issues) return { form: message };
+  const errors: Partial<Record<WebhookField | 'form', string>> = {};
+  for (const issue of issues) {
+    const match = /^webhooks\[(\d+)\]\.(\w+)/.exec(issue.path);
+    const field = match && Number(match[1]) === index ? WEBHOOK_FIELDS.find((f) => f === match[2]) : undefined;
+    if (field) errors[field] = join(errors[field], issue.problem);
+    else errors.form = join(errors.form, issue.text);
+  }
+  return errors;
+}
+
+/**
+ * Why the host settings cannot be edited, when reading them failed. "Needs the native host" only
+ * when that is what the hub said (src/hub/native-link.ts: not connected); the host's own reasons
+ * (it did not answer, config.json cannot be read) are said as they are.
+ */
 export function settingsUnavailable(error: string): string {
   if (/expected a request with type/.test(error)) return 'Thresholds and webhooks are kept by the native host; this version of the hub cannot reach them yet.';
-  if (/not connected|no native host|native host/i.test(error)) return `This needs the native host: ${error}`;
-  return `This needs the native host, which could not answer: ${error}`;
+  if (/^needs the native host\b/.test(error)) return `Thresholds and webhooks are kept by the native host: this ${error}.`;
+  return `The native host could not give its thresholds and webhooks: ${error}`;
 }
