@@ -66,6 +66,11 @@ function isRefusal(error: unknown, record: InboundRecord): boolean {
 /** How the host took a message: it has it (and, `held`, keeps it until its agent can take it), or why not. */
 export type DeliverOutcome = { ok: true; held?: true } | { ok: false; reason: string };
 
+/** A request that needs the host while it is away: expected, so the hub does not log it as a failure. */
+export class HostUnavailableError extends Error {
+  override name = 'HostUnavailableError';
+}
+
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
 
@@ -133,7 +138,7 @@ export class NativeLink {
    */
   settings(change?: Record<string, unknown>): Promise<Record<string, unknown>> {
     const port = this.port;
-    if (!port || !this.ready) return Promise.reject(new Error(`needs the native host, which is not connected${this.state.lastError ? ` (${this.state.lastError})` : ''}`));
+    if (!port || !this.ready) return Promise.reject(new HostUnavailableError(`needs the native host, which is not connected${this.state.lastError ? ` (${this.state.lastError})` : ''}`));
     const id = `s${++this.nextDeliveryId}`;
     return new Promise((resolve, reject) => {
       (this.options.setTimer ?? setTimeout)(() => {

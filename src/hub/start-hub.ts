@@ -17,7 +17,7 @@ import { DexieDirectory } from '../storage/directory';
 import { NativeHostAdapter } from '../adapters/native-host';
 import { alarmBackstop, DUE_ALARM } from './alarm-backstop';
 import { serveChanges, serveRequests } from './page-ports';
-import { NativeLink } from './native-link';
+import { HostUnavailableError, NativeLink } from './native-link';
 import { EVENTS_DB_NAME, EventsDb } from '../storage/events-db';
 import { DEFAULT_EVENT_RETENTION_MS, HookEventStore } from '../adapters/claude-code/event-store';
 import { DirectoryFeed } from './directory-feed';
@@ -234,7 +234,7 @@ async function answer(hub: Hub, input: unknown, startedAt: number): Promise<HubR
   try {
     return { ok: true, result: await dispatch(hub, parseOrThrow(HubRequest, input, 'request'), startedAt) };
   } catch (error) {
-    if (!(error instanceof ValidationError)) console.error('Switchboard request failed', error);
+    if (!(error instanceof ValidationError) && !(error instanceof HostUnavailableError)) console.error('Switchboard request failed', error);
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
 }
