@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'wxt';
 import preact from '@preact/preset-vite';
 import { EXTENSION_PUBLIC_KEY, FIREFOX_ADDON_ID } from './src/extension-identity';
@@ -5,7 +6,16 @@ import { EXTENSION_PUBLIC_KEY, FIREFOX_ADDON_ID } from './src/extension-identity
 export default defineConfig({
   // WXT's `browser` is the webextension-polyfill again (ARCHITECTURE.md, "Packages").
   modules: ['@wxt-dev/webextension-polyfill'],
-  vite: () => ({ plugins: [preact()] }),
+  vite: () => ({
+    plugins: [preact()],
+    resolve: {
+      alias: [
+        // The Markdown parser's entity decoder has a browser build that decodes through innerHTML on
+        // a detached element; its table-based build does the same without touching HTML (web-ext lint).
+        { find: /^decode-named-character-reference$/, replacement: fileURLToPath(new URL('./node_modules/decode-named-character-reference/index.js', import.meta.url)) },
+      ],
+    },
+  }),
   manifest: ({ browser }) => ({
     name: 'Switchboard',
     description: "Connects your Claude agents — claude.ai tabs, Claude Desktop and Claude Code — and delivers every message.",

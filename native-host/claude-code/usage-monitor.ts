@@ -98,6 +98,7 @@ export class UsageMonitor {
   private readonly now: () => number;
   private readonly dir: string;
   private thresholds: AlertThresholds;
+  private refreshAgain: Promise<void> | undefined;
 
   private constructor(
     private readonly options: UsageMonitorOptions,
@@ -161,7 +162,16 @@ export class UsageMonitor {
 
   /** Reads what the transcripts gained, stores it, then evaluates; one refresh at a time. */
   refresh(): Promise<void> {
-    this.refreshing ??= this.refreshOnce().finally(() => (this.refreshing = undefined));
+    // Asked while one runs (a turn ended during the timer's refresh): that one may have read the
+    // transcripts before this turn's lines, so one more follows it — one, however many ask.
+    if (this.refreshing) {
+      this.refreshAgain ??= this.refreshing.catch(() => {}).then(() => {
+        this.refreshAgain = undefined;
+        return this.refresh();
+      });
+      return this.refreshAgain;
+    }
+    this.refreshing = this.refreshOnce().finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 

@@ -172,8 +172,8 @@ describe('the popup', () => {
     await tabTo('button.back', { backwards: true });
     await page.keyboard.press('Enter');
     await page.waitForSelector('.threads');
-    // Back where the person left: on the button that opened the form.
-    expect(await page.evaluate(() => document.activeElement?.matches('button.new-message'))).toBe(true);
+    // Back where the person left: on the button that opened the form (focused once the view has painted).
+    await expect.poll(() => page.evaluate(() => document.activeElement?.matches('button.new-message')), { timeout: 5_000 }).toBe(true);
   });
 
   it('cancels an unfinished delivery and retries it, from the buttons on its row', async () => {

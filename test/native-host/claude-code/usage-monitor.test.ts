@@ -50,6 +50,18 @@ describe('the usage monitor in the daemon', () => {
     expect(again.report().snapshot.active?.tokens.total).toBe(first.snapshot.active?.tokens.total);
   });
 
+  it('reads again after a refresh that was asked for while another ran: a turn that ended meanwhile is counted', async () => {
+    const monitor = await open();
+    const running = monitor.refresh(); // the timer's, before any transcript is known
+    monitor.track(transcript); // a Stop hook reports the turn's transcript...
+    const asked = monitor.refresh(); // ...and asks while the first still runs
+    await Promise.all([running, asked]);
+    expect(monitor.report().records).toBeGreaterThan(0);
+    // However many ask meanwhile, one more read follows.
+    await Promise.all([monitor.refresh(), monitor.refresh(), monitor.refresh()]);
+    expect(monitor.report().records).toBeGreaterThan(0);
+  });
+
   it('raises an alert once per block and keeps it raised across a restart', async () => {
     const monitor = await open({ ...DEFAULT_THRESHOLDS, costPerBlockUsd: 0.000_001 });
     monitor.track(transcript);
