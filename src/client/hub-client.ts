@@ -64,7 +64,8 @@ function connect(): Browser.runtime.Port {
   return opened;
 }
 
-async function request<T>(message: HubRequest): Promise<T> {
+/** Any hub request over the page's port (resent if the worker stops); the methods of `hub` are typed ones. */
+export async function request<T>(message: HubRequest): Promise<T> {
   const seq = nextSeq++;
   const response = await new Promise<HubResponse>((resolve) => {
     const timer = setTimeout(

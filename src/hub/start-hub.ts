@@ -158,13 +158,14 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
     ],
     onNextDue: alarmBackstop(),
   });
+  /** What the hub knows of agents: the host's directory feed and the pages' `agents` list read the same. */
+  const known = {
+    agents: () => db.agents.limit(5_000).toArray(),
+    sessions: () => hookEvents.sessions(1_000),
+    destinations: () => bus.destinations(),
+  };
   const feed = new DirectoryFeed(
-    {
-      agents: () => db.agents.limit(5_000).toArray(),
-      sessions: () => hookEvents.sessions(1_000),
-      destinations: () => bus.destinations(),
-      now: Date.now,
-    },
+    { ...known, now: Date.now },
     { publish: (frame) => native.publish(frame), log: console.warn },
   );
   await bus.start();
@@ -177,7 +178,7 @@ async function boot(db: SwitchboardDb, sinkDb: TestSinkDb, eventsDb: EventsDb) {
   void browser.alarms.get(SWEEP_ALARM).then(async (alarm) => {
     if (!alarm) await browser.alarms.create(SWEEP_ALARM, { periodInMinutes: 60 });
   });
-  return { bus, db, directory, workerStarts, native, hookEvents, claudeTabs, feed, lastUsage };
+  return { bus, directory, workerStarts, native, hookEvents, claudeTabs, feed, lastUsage, known };
 }
 
 const CLAUDE_ALIASES = 'claude-ai/aliases';
@@ -240,7 +241,7 @@ async function answer(hub: Hub, input: unknown, startedAt: number): Promise<HubR
 }
 
 /** What a request asks for; throws (with a message for the page) when it cannot be done. */
-async function dispatch({ bus, db, directory, workerStarts, native, hookEvents, claudeTabs, feed, lastUsage }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
+async function dispatch({ bus, directory, workerStarts, native, hookEvents, claudeTabs, feed, lastUsage, known }: Hub, request: HubRequest, startedAt: number): Promise<unknown> {
   switch (request.type) {
     case 'send': {
       const receipt = await bus.send(request.message);
@@ -325,7 +326,7 @@ async function dispatch({ bus, db, directory, workerStarts, native, hookEvents, 
     }
     case 'agents':
       return agentsView(
-        { agents: await db.agents.limit(5_000).toArray(), claudeTabs: claudeTabs.agents(), sessions: await hookEvents.sessions(1_000), destinations: bus.destinations() },
+        { agents: await known.agents(), claudeTabs: claudeTabs.agents(), sessions: await known.sessions(), destinations: known.destinations() },
         Date.now(),
       );
   }

@@ -129,11 +129,21 @@ const ERROR_TEXT = /something went wrong|an error occurred|error sending|failed 
 const NOTICES = '[role="alert"], [role="status"], [data-testid="usage-limit-notice"], [data-testid="error-notice"]';
 
 /**
- * What the page is doing now; `now` dates a reset time given as a clock time ("resets 3:00 PM").
- * `outlived` says whether a usage-limit notice is one whose reset time has passed: a page that was
- * not reloaded keeps showing it, though the limit is over.
+ * What the page is doing now, and the self-check it was judged by (one look at the page for both);
+ * `now` dates a reset time given as a clock time ("resets 3:00 PM"). `outlived` says whether a
+ * usage-limit notice is one whose reset time has passed: a page that was not reloaded keeps showing
+ * it, though the limit is over.
  */
-export function pageState(doc: Document, now: number, outlived: (notice: { text: string; resetAt?: number }) => boolean = () => false): PageState {
+export function readPage(
+  doc: Document,
+  now: number,
+  outlived: (notice: { text: string; resetAt?: number }) => boolean = () => false,
+): { page: PageState; check: SelfCheck } {
+  const check = selfCheck(doc);
+  return { page: stateOf(doc, now, outlived, check), check };
+}
+
+function stateOf(doc: Document, now: number, outlived: (notice: { text: string; resetAt?: number }) => boolean, check: SelfCheck): PageState {
   if (SIGNED_OUT_PATHS.test(doc.location?.pathname ?? '')) return { state: 'signed-out' };
   for (const notice of doc.querySelectorAll<HTMLElement>(NOTICES)) {
     const text = normalise(notice.textContent ?? '');
@@ -145,7 +155,6 @@ export function pageState(doc: Document, now: number, outlived: (notice: { text:
     }
     if (ERROR_TEXT.test(text)) return { state: 'error', text };
   }
-  const check = selfCheck(doc);
   if (!check.ok) {
     if (doc.readyState !== 'complete') return { state: 'loading' };
     // A page without an editor that offers to sign in is the signed-out landing page.

@@ -16,8 +16,7 @@ import {
   insertText,
   isAnswering,
   normalise,
-  pageState,
-  selfCheck,
+  readPage,
   streamingMarker,
   type PageState,
 } from './site';
@@ -107,7 +106,7 @@ export class TabAgent {
       if (known.answer) this.port.post({ type: 'answer', answer: known.answer });
       return;
     }
-    const state = this.pageState();
+    const state = this.readPage().page;
     if (state.state !== 'ready') return refuse(describe(state));
     if (this.watching) return refuse('answering an earlier prompt');
     const composer = find(this.doc, 'composer')!.element;
@@ -162,9 +161,9 @@ export class TabAgent {
    * ("resets at 3:00 PM") is read as the next one, so the reset is the one read when the notice was
    * first seen; a reload is due then, so the view is looked at again at that moment.
    */
-  private pageState(): PageState {
+  private readPage(): ReturnType<typeof readPage> {
     const now = Date.now();
-    return pageState(this.doc, now, ({ text, resetAt }) => {
+    return readPage(this.doc, now, ({ text, resetAt }) => {
       if (resetAt === undefined) return false;
       if (!this.limitResets.has(text)) {
         this.limitResets.set(text, resetAt);
@@ -236,7 +235,7 @@ export class TabAgent {
     try {
       for (;;) {
         if (this.signal.aborted) return;
-        const state = this.pageState();
+        const state = this.readPage().page;
         if (state.state === 'rate-limited' || state.state === 'error' || state.state === 'signed-out') {
           this.forget(typed.messageId);
           this.port.post({ type: 'no-answer', messageId: typed.messageId, recipient: typed.recipient, reason: describe(state) });
@@ -351,7 +350,8 @@ export class TabAgent {
   }
 
   view(): TabView {
-    let page: PageState = this.pageState();
+    const read = this.readPage();
+    let page: PageState = read.page;
     if (page.state === 'ready' && this.watching) page = { state: 'answering' };
     // The site is a single-page app: after the load event, and while it moves between pages, its
     // parts can be missing for a moment. Broken is what lasts.
@@ -365,7 +365,6 @@ export class TabAgent {
       }
     } else this.brokenSince = undefined;
     const composer = find(this.doc, 'composer')?.element;
-    const check = selfCheck(this.doc);
     return {
       url: this.doc.location.href,
       title: conversationTitle(this.doc),
@@ -373,7 +372,7 @@ export class TabAgent {
       page,
       personWriting: this.personWriting(composer),
       adapterVersion: SITE_ADAPTER_VERSION,
-      matched: check.matched as Record<string, number>,
+      matched: read.check.matched as Record<string, number>,
     };
   }
 

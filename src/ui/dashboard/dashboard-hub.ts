@@ -1,14 +1,13 @@
 /**
- * What the dashboard asks the hub, typed in one place. The requests the hub client has go through
- * it (one long-lived port); those it has no method for — 'sessions', 'events', 'usage',
- * 'clear-data', 'settings' and 'settings-put' — go through runtime.sendMessage, which the hub
- * answers the same way. The settings are the native host's (src/hub/native-link.ts `settings()`):
- * without the host they fail with "needs the native host, which is not connected"; a change the
- * host refuses fails with its validation message ("invalid settings: webhooks[0].url: …").
+ * What the dashboard asks the hub, typed in one place. Everything goes over the hub client's port;
+ * the requests the client has no typed method for — 'sessions', 'events', 'usage', 'clear-data',
+ * 'settings' and 'settings-put' — through its `request`. The settings are the native host's
+ * (src/hub/native-link.ts `settings()`): without the host they fail with "needs the native host,
+ * which is not connected"; a change the host refuses fails with its validation message
+ * ("invalid settings: webhooks[0].url: …").
  */
-import { browser } from 'wxt/browser';
-import { hub } from '../../client/hub-client';
-import type { HubResponse } from '../../protocol/runtime';
+import { hub, request } from '../../client/hub-client';
+import type { HubRequest } from '../../protocol/runtime';
 import type { StoredHookEvent, SessionRecord } from '../../storage/events-db';
 import type { UsageReport } from '../../../native-host/claude-code/usage-monitor';
 import type { AlertThresholds } from '../../../native-host/claude-code/usage/alerts';
@@ -29,12 +28,7 @@ export interface EventsPage {
   before?: string;
 }
 
-async function ask<T>(request: Record<string, unknown>): Promise<T> {
-  const response = (await browser.runtime.sendMessage(request)) as HubResponse<T> | undefined;
-  if (!response) throw new Error('the Switchboard hub did not answer');
-  if (!response.ok) throw new Error(response.error);
-  return response.result;
-}
+const ask = <T>(message: Record<string, unknown>) => request<T>(message as HubRequest);
 
 export const dashboardHub = {
   ...hub,
