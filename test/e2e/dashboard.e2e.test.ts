@@ -38,7 +38,18 @@ async function openDashboard(b: ExtensionBrowser, view: string): Promise<Page> {
   return page;
 }
 
-const go = (page: Page, view: string) => page.evaluate((v) => (location.hash = v), view);
+/**
+ * Opens a view by its hash. The dashboard then takes the keyboard to the view's content (after the
+ * paint): waited for, so a test's own focus does not race it.
+ */
+async function go(page: Page, view: string): Promise<void> {
+  const changed = await page.evaluate((v) => {
+    const before = location.hash;
+    location.hash = v;
+    return location.hash !== before;
+  }, view);
+  if (changed) await expect.poll(() => page.evaluate(() => document.activeElement?.id), POLL).toBe('content');
+}
 
 /**
  * axe-core on the page as it is, in light and dark. Evaluated rather than added as a script tag:
