@@ -13,7 +13,7 @@
  *    delivered time from each delivery's recorded history;
  *  - reference: the same message and delivery records, read back from the run, written with raw
  *    IndexedDB in the service worker in as many transactions as the bus used for the burst's sends
- *    (same batching, same 'strict' durability), in the same browser and run.
+ *    (same batching, the hub's durability), in the same browser and run.
  *
  * Prints a Markdown table and writes bench/results/latest.json.
  */

@@ -1,6 +1,6 @@
 /** What the benchmarks share: how a burst, a paced stream and the raw reference are measured. */
 import { execFileSync } from 'node:child_process';
-import { cp, rm } from 'node:fs/promises';
+import { cp, readFile, readdir, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { launchExtension, type ExtensionBrowser } from '../test/support/extension-browser';
@@ -11,7 +11,7 @@ export function machineDescription(): string {
   return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${chromium}, Node ${process.version}`;
 }
 import type { SendRequest } from '../src/protocol/envelope';
-import { DB_NAME, SCHEMA_V3 } from '../src/storage/db';
+import { COMMIT_DURABILITY, DB_NAME, SCHEMA_V3 } from '../src/storage/db';
 
 /**
  * A new profile holding a copy of a filled template's IndexedDB store. The profile itself is made
@@ -28,6 +28,45 @@ export async function profileWithStore(template: string): Promise<string> {
   await rm(stores, { recursive: true, force: true });
   await cp(join(template, 'Default', 'IndexedDB'), stores, { recursive: true });
   return fresh.profileDir;
+}
+
+/** CPU time (ms) used so far by every process of this browser: the ones started with its profile. */
+async function browserCpuMs(profileDir: string): Promise<number> {
+  let ticks = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmdline.includes(profileDir)) continue;
+      const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+/**
+ * Waits until the browser has been idle for `quietMs` (under 5 % of one core): the store's
+ * background work (LevelDB writing out and compacting what was just stored, the hub's indexing)
+ * is done. Returns how long that took; gives up after `maxMs` and says so.
+ */
+export async function settle(b: ExtensionBrowser, quietMs = 3_000, maxMs = 300_000): Promise<number> {
+  const start = Date.now();
+  const window: { at: number; cpu: number }[] = [];
+  for (;;) {
+    window.push({ at: Date.now(), cpu: await browserCpuMs(b.profileDir) });
+    while (window.length > 1 && window[window.length - 1].at - window[1].at >= quietMs) window.shift();
+    const first = window[0];
+    const last = window[window.length - 1];
+    if (last.at - first.at >= quietMs && last.cpu - first.cpu < (last.at - first.at) * 0.05) return Date.now() - start;
+    if (Date.now() - start > maxMs) {
+      console.warn(`the browser was still busy after ${maxMs} ms; measuring anyway`);
+      return Date.now() - start;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 export type Transport = 'client' | 'sendMessage';
@@ -116,7 +155,7 @@ function indexesOf(schema: string): { name: string; keyPath: string | string[]; 
 
 /**
  * Raw IndexedDB in the service worker: the same records, into stores with the same indexes as the
- * hub's schema, in the same number of transactions, with strict durability. The records are read
+ * hub's schema, in the same number of transactions, with the hub's durability. The records are read
  * in the worker by key range (the burst's ids are time-ordered), so a reference costs seconds even
  * beside 100,000 stored messages and can be taken right after each burst, under the same load.
  */
@@ -124,7 +163,7 @@ export async function rawReference(b: ExtensionBrowser, ids: string[], transacti
   const worker = await b.worker();
   const indexes = { messages: indexesOf(SCHEMA_V3.messages), deliveries: indexesOf(SCHEMA_V3.deliveries) };
   return worker.evaluate(
-    async ({ ids, transactions, indexes, hubDb }) => {
+    async ({ ids, transactions, indexes, hubDb, durability }) => {
       const request = <T>(r: IDBRequest<T>) =>
         new Promise<T>((resolve, reject) => {
           r.onsuccess = () => resolve(r.result);
@@ -155,7 +194,7 @@ export async function rawReference(b: ExtensionBrowser, ids: string[], transacti
       const start = performance.now();
       for (let i = 0; i < messages.length; i += perTx) {
         await new Promise<void>((resolve, reject) => {
-          const tx = db.transaction(['messages', 'deliveries'], 'readwrite', { durability: 'strict' });
+          const tx = db.transaction(['messages', 'deliveries'], 'readwrite', { durability });
           for (const m of messages.slice(i, i + perTx)) tx.objectStore('messages').add(m);
           for (const d of deliveries.slice(i, i + perTx)) tx.objectStore('deliveries').add(d);
           tx.oncomplete = () => resolve();
@@ -167,7 +206,97 @@ export async function rawReference(b: ExtensionBrowser, ids: string[], transacti
       indexedDB.deleteDatabase(name);
       return { ms, perTx, messages: messages.length, deliveries: deliveries.length };
     },
-    { ids, transactions, indexes, hubDb: DB_NAME },
+    { ids, transactions, indexes, hubDb: DB_NAME, durability: COMMIT_DURABILITY },
+  );
+}
+
+/**
+ * The paced stream's reference: raw IndexedDB in the service worker doing, per message, the commits
+ * a delivery through the test adapter needs, in the same order and one after another: the message
+ * and its delivery record (as the bus accepts it), the receiver's receipt and effect (in a database
+ * of its own), then the delivery record again, marked delivered. The records are copies of the last
+ * message and delivery the hub stored, under new ids, into stores with the hub's indexes, beside the
+ * hub's own databases (so under the same LevelDB and its compactions), with the hub's durability, at
+ * the same offered rate. Returns each message's latency from its first request to its last commit.
+ */
+export async function rawPaced(
+  b: ExtensionBrowser,
+  count: number,
+  rate: number,
+  /** per commit: the accept, the receiver's, the outcome */
+  durability: IDBTransactionDurability[] = [COMMIT_DURABILITY, COMMIT_DURABILITY, COMMIT_DURABILITY],
+): Promise<number[]> {
+  const worker = await b.worker();
+  const indexes = { messages: indexesOf(SCHEMA_V3.messages), deliveries: indexesOf(SCHEMA_V3.deliveries) };
+  return worker.evaluate(
+    async ({ count, rate, indexes, hubDb, durability }) => {
+      const request = <T>(r: IDBRequest<T>) =>
+        new Promise<T>((resolve, reject) => {
+          r.onsuccess = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+        });
+      const committed = (tx: IDBTransaction) =>
+        new Promise<void>((resolve, reject) => {
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error);
+          tx.onabort = () => reject(tx.error);
+        });
+      const hub = await request(indexedDB.open(hubDb));
+      const read = hub.transaction(['messages', 'deliveries'], 'readonly');
+      const lastMessage = await request(read.objectStore('messages').openCursor(null, 'prev'));
+      const message = lastMessage!.value as { id: string };
+      const deliveryCursor = await request(read.objectStore('deliveries').openCursor(IDBKeyRange.bound([message.id, ''], [message.id, '\uffff'])));
+      const delivery = deliveryCursor!.value as { messageId: string; recipient: string; state: string; history: { state: string; at: number }[] };
+      hub.close();
+
+      const stamp = Date.now();
+      const open = (name: string, upgrade: (db: IDBDatabase) => void) => {
+        const req = indexedDB.open(name, 1);
+        req.onupgradeneeded = () => upgrade(req.result);
+        return request(req);
+      };
+      const db = await open(`bench-raw-paced-${stamp}`, (d) => {
+        const m = d.createObjectStore('messages', { keyPath: 'id' });
+        for (const i of indexes.messages) m.createIndex(i.name, i.keyPath, { multiEntry: i.multiEntry });
+        const s = d.createObjectStore('deliveries', { keyPath: ['messageId', 'recipient'] });
+        for (const i of indexes.deliveries) s.createIndex(i.name, i.keyPath, { multiEntry: i.multiEntry });
+      });
+      const sink = await open(`bench-raw-sink-${stamp}`, (d) => {
+        d.createObjectStore('receipts', { keyPath: ['recipient', 'messageId'] });
+        d.createObjectStore('effects', { keyPath: 'seq', autoIncrement: true }).createIndex('messageId', 'messageId');
+      });
+      const one = async (i: number): Promise<number> => {
+        const start = performance.now();
+        const id = `${message.id}-raw-${String(i).padStart(5, '0')}`;
+        const queued = { ...delivery, messageId: id, state: 'queued', history: [{ state: 'queued', at: Date.now() }] };
+        const accept = db.transaction(['messages', 'deliveries'], 'readwrite', { durability: durability[0] });
+        accept.objectStore('messages').add({ ...message, id });
+        accept.objectStore('deliveries').put(queued);
+        await committed(accept);
+        const receive = sink.transaction(['receipts', 'effects'], 'readwrite', { durability: durability[1] });
+        receive.objectStore('receipts').add({ recipient: delivery.recipient, messageId: id, at: Date.now(), duplicates: 0 });
+        receive.objectStore('effects').add({ recipient: delivery.recipient, messageId: id, attempt: 1, at: Date.now() });
+        await committed(receive);
+        const outcome = db.transaction('deliveries', 'readwrite', { durability: durability[2] });
+        outcome.objectStore('deliveries').put({ ...queued, state: 'delivered', history: [...queued.history, { state: 'delivered', at: Date.now() }] });
+        await committed(outcome);
+        return performance.now() - start;
+      };
+      const begin = performance.now();
+      const pending: Promise<number>[] = [];
+      for (let i = 0; i < count; i++) {
+        const wait = begin + (i * 1000) / rate - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        pending.push(one(i));
+      }
+      const latencies = await Promise.all(pending);
+      db.close();
+      sink.close();
+      indexedDB.deleteDatabase(`bench-raw-paced-${stamp}`);
+      indexedDB.deleteDatabase(`bench-raw-sink-${stamp}`);
+      return latencies;
+    },
+    { count, rate, indexes, hubDb: DB_NAME, durability },
   );
 }
 

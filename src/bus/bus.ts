@@ -104,6 +104,14 @@ export const RetentionChange = z.strictObject({
 export const DEFAULT_ARCHIVE_RETENTION_MS = 30 * 24 * HOUR;
 /** A delivery to a busy agent looks again this late at the latest (its adapter wakes it sooner). */
 export const BUSY_RECHECK_MS = 30_000;
+
+/**
+ * Sends waiting to commit, from this many on, make a burst: the attempts of the sends committed so
+ * far wait until the burst is committed (or for at most MAX_HOLD_FOR_SENDS_MS), so that accepting
+ * does not share IndexedDB with delivering. A steady stream rarely has more than one send waiting.
+ */
+export const BURST_SENDS = 16;
+export const MAX_HOLD_FOR_SENDS_MS = 100;
 const RETENTION_SETTING = 'retention';
 const SWEEP_BATCH = 500;
 
@@ -154,6 +162,9 @@ export class Bus {
   /** deliveries may be due that no pump has claimed yet: new sends must queue behind them */
   private backlog = true;
   private inFlight = 0;
+  /** Attempts of committed sends, held while a burst's further sends wait to commit. */
+  private startLater: Delivery[] = [];
+  private heldSince = 0;
   private timer: unknown;
   /** when the timer (and the backstop alarm) will fire */
   private armedAt: number | undefined;
@@ -260,11 +271,17 @@ export class Bus {
    */
   private async commitSends(entries: StoredEntry[]): Promise<boolean[]> {
     const count = entries.reduce((n, e) => n + e.deliveries.length, 0);
-    const startNow = this.started && !this.backlog && this.inFlight + count <= this.maxInFlight;
+    const startNow = this.started && !this.backlog && this.inFlight + this.startLater.length + count <= this.maxInFlight;
     const now = this.clock.now();
     const notices: Notice[] = [];
     const toStore = startNow ? entries.map((e) => ({ ...e, deliveries: this.admitNew(e.deliveries, now, notices) })) : entries;
-    const stored = await this.store.insert(toStore);
+    let stored: boolean[];
+    try {
+      stored = await this.store.insert(toStore);
+    } catch (error) {
+      this.startHeld(); // what earlier commits of the burst hold must not wait for one that failed
+      throw error;
+    }
     this.metrics.sendCommits++;
     this.metrics.messagesCommitted += entries.length;
     const fresh = toStore.filter((_, i) => stored[i]);
@@ -272,7 +289,11 @@ export class Bus {
     // Start the attempts before telling anyone: nothing a listener does may keep them from running.
     const started = startNow ? fresh.flatMap((e) => e.deliveries).filter((d) => d.state === 'sent').sort(byUrgency) : [];
     this.metrics.startedOnSend += started.length;
-    for (const delivery of started) void this.attempt(delivery);
+    if (!this.startLater.length) this.heldSince = now;
+    this.startLater.push(...started);
+    // A burst's attempts wait for its sends: accepting comes first (BENCHMARKS.md, issue 3). A
+    // lone send, or a burst's last commit, or attempts held too long, start them all.
+    if (this.sends.queued < BURST_SENDS || this.clock.now() - this.heldSince >= MAX_HOLD_FOR_SENDS_MS) this.startHeld();
     if (!startNow) {
       if (fresh.length) this.kick();
     } else {
@@ -287,6 +308,13 @@ export class Bus {
     if (startNow) this.changed(fresh.flatMap((e) => e.deliveries));
     this.notify(notices);
     return stored;
+  }
+
+  /** Starts the attempts held for a burst, most urgent first. */
+  private startHeld(): void {
+    const due = this.startLater.sort(byUrgency);
+    this.startLater = [];
+    for (const delivery of due) void this.attempt(delivery);
   }
 
   /** The fast path's decision for a new message's deliveries: attempt, wait, or re-route. */
@@ -798,10 +826,6 @@ export class Bus {
   }
 
   /**
-   * Every committed change passes here: the destination book follows retries (what they free may
-   * go now), then subscribers hear of it.
-   */
-  /**
    * Tells listeners how an agent's work on a message goes (a claude.ai answer being written), so
    * the sender can watch it; nothing is stored.
    */
@@ -809,6 +833,10 @@ export class Bus {
     this.tell([{ ...change, at: this.clock.now(), progress: true }]);
   }
 
+  /**
+   * Every committed change passes here: the destination book follows retries (what they free may
+   * go now), then subscribers hear of it.
+   */
   private changed(deliveries: Delivery[]): void {
     if (!deliveries.length) return;
     for (const address of this.book.track(deliveries)) {

@@ -17,6 +17,11 @@ export class GroupCommitter<Item, Result> {
     });
   }
 
+  /** Items waiting for the next commit (submitted while one runs). */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /** Resolves once everything submitted so far is committed. */
   async flushed(): Promise<void> {
     while (this.running) await this.running;

@@ -9,19 +9,29 @@ import { termsOf } from '../bus/search-terms';
 import type { ArchivedMessage } from '../bus/ports';
 import type { StoredRule } from '../bus/routing';
 import type { DestinationRecord } from '../bus/destinations';
+import { Checkpoint } from './checkpoint';
 
-type DexieDependencies = { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange };
+export type DexieDependencies = { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange };
+
+/**
+ * How every transaction commits: once written to the operating system; the hub's checkpoint has
+ * the disk confirm it at the next pause (checkpoint.ts says what survives what, and why).
+ */
+export const COMMIT_DURABILITY: IDBTransactionDurability = 'relaxed';
 
 /** How every Switchboard database opens. */
-class SwitchboardDexie extends Dexie {
+export class SwitchboardDexie extends Dexie {
   constructor(name: string, dependencies: DexieDependencies) {
-    // 'strict' asks the browser to flush to disk before a commit resolves: an accepted message
-    // must survive a crash of the machine, not only of the worker. Group commit pays for it.
-    super(name, { ...dependencies, chromeTransactionDurability: 'strict', cache: 'disabled' });
+    super(name, { ...dependencies, chromeTransactionDurability: COMMIT_DURABILITY, cache: 'disabled' });
     // Switchboard never uses Dexie's liveQuery: pages learn of changes from the hub's changes
     // port. Dexie's observability middleware would otherwise compute the key ranges of every write
     // and post them on a BroadcastChannel after each commit, for nobody (see BENCHMARKS.md).
     this.unuse({ stack: 'dbcore', name: 'Observability' });
+    // Nor table hooks, nor querying by a prefix of a compound index ("virtual indexes"): Switchboard
+    // names every index it queries. Both middlewares rebuilt their state for every table a
+    // transaction touched: a third of what the worker allocated per message (BENCHMARKS.md).
+    this.unuse({ stack: 'dbcore', name: 'HooksMiddleware' });
+    this.unuse({ stack: 'dbcore', name: 'VirtualIndexMiddleware' });
   }
 }
 
@@ -142,8 +152,23 @@ export class SwitchboardDb extends SwitchboardDexie {
   searchIndex!: Table<SearchEntry, string>;
   settings!: Table<MetaRecord, string>;
 
+  /** Has the disk confirm what was committed once writes pause (checkpoint.ts). */
+  readonly checkpoint = new Checkpoint(() => this.flushToDisk());
+
   constructor(name = DB_NAME, dependencies: DexieDependencies = {}) {
     super(name, dependencies);
+    this.use({
+      stack: 'dbcore',
+      name: 'Checkpoint',
+      create: (down) => ({
+        ...down,
+        transaction: (stores, mode, options) => {
+          const tx = down.transaction(stores, mode, options) as unknown as IDBTransaction;
+          if (mode === 'readwrite') tx.addEventListener('complete', () => this.checkpoint.wrote());
+          return tx as never;
+        },
+      }),
+    });
     this.version(1).stores(SCHEMA_V1);
     this.version(2)
       .stores(SCHEMA_V2)
@@ -186,6 +211,22 @@ export class SwitchboardDb extends SwitchboardDexie {
           page = await messages.where(':id').above(page.at(-1)!.id).limit(UPGRADE_PAGE).toArray();
         }
       });
+  }
+
+  close(options?: { disableAutoOpen: boolean }): void {
+    this.checkpoint.cancel();
+    super.close(options);
+  }
+
+  /** One strict commit, straight on the IndexedDB connection so that it arms no further checkpoint. */
+  private flushToDisk(): Promise<void> {
+    if (!this.isOpen()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const tx = this.backendDB().transaction('meta', 'readwrite', { durability: 'strict' });
+      tx.objectStore('meta').put({ key: 'checkpoint', value: Date.now() });
+      tx.oncomplete = () => resolve();
+      tx.onabort = () => reject(tx.error ?? new Error('the checkpoint transaction was aborted'));
+    });
   }
 }
 

@@ -3,9 +3,8 @@
  * their own store in the hub (not as bus messages), with their own retention"). A database of its
  * own: events come many per tool call and are kept for days, on a lifecycle apart from messages'.
  */
-import Dexie, { type Table } from 'dexie';
-
-type DexieDependencies = { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange };
+import type { Table } from 'dexie';
+import { SwitchboardDexie, type DexieDependencies } from './db';
 
 export const EVENTS_DB_NAME = 'switchboard-events';
 
@@ -45,13 +44,12 @@ export interface SessionRecord {
   events: number;
 }
 
-export class EventsDb extends Dexie {
+export class EventsDb extends SwitchboardDexie {
   hookEvents!: Table<StoredHookEvent, string>;
   sessions!: Table<SessionRecord, string>;
 
   constructor(name = EVENTS_DB_NAME, dependencies: DexieDependencies = {}) {
-    super(name, { ...dependencies, chromeTransactionDurability: 'strict', cache: 'disabled' });
-    this.unuse({ stack: 'dbcore', name: 'Observability' });
+    super(name, dependencies);
     this.version(1).stores({
       // [sessionId+id]: a session's events in order; receivedAt: retention
       hookEvents: 'id, [sessionId+id], receivedAt',

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { busFixture, until } from '../support/bus-fixture';
 import { retryDelay, DEFAULT_RETRY_POLICY } from '../../src/bus/delivery';
 import { ValidationError } from '../../src/protocol/envelope';
-import type { DeliveryChange } from '../../src/bus/bus';
+import { BURST_SENDS, MAX_HOLD_FOR_SENDS_MS, type DeliveryChange } from '../../src/bus/bus';
 import type { DeliveryAttempt, DeliveryOutcome } from '../../src/bus/ports';
 import { TestSinkAdapter } from '../../src/adapters/test-sink';
 
@@ -503,8 +503,8 @@ describe('Bus: durability', () => {
       await next.settled({ attempts: false });
       await clock.advance(1_000, () => next.settled({ attempts: false }));
     }
-    const [a] = (await db.deliveries.where('messageId').equals(once.id).toArray());
-    const [b] = (await db.deliveries.where('messageId').equals(twice.id).toArray());
+    const [a] = await store.deliveriesOf(once.id);
+    const [b] = await store.deliveriesOf(twice.id);
     expect([a.state, a.attempts, a.lastError]).toEqual(['failed', 1, 'attempt interrupted: the service worker stopped']);
     expect([b.state, b.attempts]).toEqual(['failed', 2]);
     expect(scripted.calls).toHaveLength(3);
@@ -582,5 +582,93 @@ describe('Bus: the fast path', () => {
     await bus.settled();
     expect(scripted.calls.map((c) => c.text)).toEqual(['blocker', 'critical', 'normal', 'low']);
     expect(bus.metrics.startedOnSend).toBe(1);
+  });
+});
+
+describe('Bus: bursts', () => {
+  /** Holds the store's commits of sends until each is released, in order. */
+  function gateInserts(store: ReturnType<typeof busFixture>['store']) {
+    const insert = store.insert.bind(store);
+    const gates: (() => void)[] = [];
+    vi.spyOn(store, 'insert').mockImplementation(async (entries) => {
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return insert(entries);
+    });
+    return gates;
+  }
+
+  it("holds a burst's attempts until the burst is committed: accepting comes first", async () => {
+    const { make, scripted, store, db } = busFixture();
+    const bus = make();
+    await bus.start();
+    await bus.settled();
+    const storedAtAttempts: number[] = [];
+    scripted.script = async () => {
+      storedAtAttempts.push(await db.messages.count());
+      return { status: 'delivered' };
+    };
+    const gates = gateInserts(store);
+    const first = bus.send({ from: SENDER, to: CODE, body: 'first' });
+    await until(() => gates.length === 1);
+    // BURST_SENDS or more arrive while the first commits: a burst.
+    const rest = Array.from({ length: BURST_SENDS + 4 }, (_, i) => bus.send({ from: SENDER, to: CODE, body: `burst ${i}` }));
+    await new Promise((r) => setTimeout(r, 20));
+    gates[0]();
+    await first;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(scripted.calls).toHaveLength(0); // the first message is committed, but its attempt waits for the burst
+    await until(() => gates.length === 2);
+    gates[1]();
+    await Promise.all(rest);
+    await bus.settled();
+    expect(new Set(storedAtAttempts)).toEqual(new Set([BURST_SENDS + 5])); // no attempt ran before the whole burst was stored
+    expect(scripted.calls.map((c) => c.text)).toEqual(['first', ...Array.from({ length: BURST_SENDS + 4 }, (_, i) => `burst ${i}`)]);
+  });
+
+  it('does not hold a send for a few others: a steady stream starts each attempt at once', async () => {
+    const { make, scripted, store } = busFixture();
+    const bus = make();
+    await bus.start();
+    await bus.settled();
+    const gates = gateInserts(store);
+    const first = bus.send({ from: SENDER, to: CODE, body: 'first' });
+    await until(() => gates.length === 1);
+    const next = bus.send({ from: SENDER, to: CODE, body: 'next' });
+    await new Promise((r) => setTimeout(r, 20));
+    gates[0]();
+    await first;
+    await until(() => scripted.calls.length === 1);
+    await until(() => gates.length === 2);
+    gates[1]();
+    await next;
+    await bus.settled();
+    expect(scripted.calls.map((c) => c.text)).toEqual(['first', 'next']);
+  });
+
+  it(`starts held attempts after ${MAX_HOLD_FOR_SENDS_MS} ms even while sends keep coming`, async () => {
+    const { make, scripted, store, clock } = busFixture();
+    const bus = make();
+    await bus.start();
+    await bus.settled();
+    const gates = gateInserts(store);
+    const sendMany = (tag: string) => Array.from({ length: BURST_SENDS }, (_, i) => bus.send({ from: SENDER, to: CODE, body: `${tag} ${i}` }));
+    const first = bus.send({ from: SENDER, to: CODE, body: 'first' });
+    await until(() => gates.length === 1);
+    const second = sendMany('second');
+    await new Promise((r) => setTimeout(r, 20));
+    gates[0](); // commits 'first'; a burst waits: its attempt is held
+    await first;
+    await until(() => gates.length === 2);
+    const third = sendMany('third');
+    await new Promise((r) => setTimeout(r, 20));
+    await clock.advance(MAX_HOLD_FOR_SENDS_MS);
+    gates[1](); // commits the second group; the third still waits, but 'first' has been held long enough
+    await Promise.all(second);
+    await until(() => scripted.calls.length === BURST_SENDS + 1);
+    await until(() => gates.length === 3);
+    gates[2]();
+    await Promise.all(third);
+    await bus.settled();
+    expect(scripted.calls).toHaveLength(2 * BURST_SENDS + 1);
   });
 });
