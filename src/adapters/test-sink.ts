@@ -14,8 +14,7 @@
 import { GroupCommitter } from '../bus/group-commit';
 import { parseAddress } from '../protocol/address';
 import type { AgentAdapter, DeliveryAttempt, DeliveryOutcome } from '../bus/ports';
-import type { SinkEffect, TestSinkDb } from '../storage/db';
-import { addEach } from '../storage/bus-store';
+import { addUnlessTaken, committed, requests, type SinkEffect, type SinkReceipt, type TestSinkDb } from '../storage/db';
 
 type Script = { mode: 'fail' | 'lose'; times: number } | { mode: 'reject' | 'noack' | 'plain' };
 
@@ -53,21 +52,31 @@ export class TestSinkAdapter implements AgentAdapter {
     return { status: 'delivered' };
   }
 
-  /** Applies each effect at most once per (recipient, message); returns whether it was new. */
-  private apply(batch: SinkEffect[]): Promise<boolean[]> {
-    const { sinkReceipts, sinkEffects } = this.db;
-    return this.db.transaction('rw', sinkReceipts, sinkEffects, async () => {
+  /**
+   * Applies each effect at most once per (recipient, message); returns whether it was new. On the
+   * connection itself, as the bus's own per-message writes (writeTransaction in db.ts).
+   */
+  private async apply(batch: SinkEffect[]): Promise<boolean[]> {
+    const tx = await this.db.writeTransaction(['sinkReceipts', 'sinkEffects']);
+    const receipts = tx.objectStore('sinkReceipts');
+    const effects = tx.objectStore('sinkEffects');
+    const fresh = batch.map(() => false);
+    const done = committed(tx);
+    done.catch(() => undefined); // awaited below, after the requests are made
+    requests(tx, () => batch.forEach((effect, i) => {
       // The receipt is the dedupe: adding it fails for a message this recipient already has.
-      const fresh = await addEach(
-        sinkReceipts,
-        batch.map((e) => ({ recipient: e.recipient, messageId: e.messageId, at: e.at, duplicates: 0 })),
-      );
-      await sinkEffects.bulkAdd(batch.filter((_, i) => fresh[i]));
-      const repeats = batch.filter((_, i) => !fresh[i]);
-      for (const { recipient, messageId } of repeats) {
-        await sinkReceipts.where('[recipient+messageId]').equals([recipient, messageId]).modify((r) => void r.duplicates++);
-      }
-      return fresh;
-    });
+      const receipt: SinkReceipt = { recipient: effect.recipient, messageId: effect.messageId, at: effect.at, duplicates: 0 };
+      addUnlessTaken(receipts, receipt, (added) => {
+        fresh[i] = added;
+        if (added) {
+          effects.add(effect);
+          return;
+        }
+        const stored = receipts.get([effect.recipient, effect.messageId]);
+        stored.onsuccess = () => receipts.put({ ...(stored.result as SinkReceipt), duplicates: (stored.result as SinkReceipt).duplicates + 1 });
+      });
+    }));
+    await done;
+    return fresh;
   }
 }

@@ -8,7 +8,7 @@ import Dexie, { cmp, type Table } from 'dexie';
 import { PRIORITIES, type Envelope } from '../protocol/envelope';
 import { DELIVERY_STATES, FINAL_STATES, isFinished, type Delivery, type DeliveryState } from '../bus/delivery';
 import type { ArchivedMessage, BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
-import { fromStoredDelivery, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
+import { addUnlessTaken, committed, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
 import { queryTerms } from '../bus/search-terms';
 import { SearchIndexer } from './search-indexer';
 import type { StoredRule } from '../bus/routing';
@@ -47,6 +47,28 @@ export async function addEach<T, K>(table: Table<T, K>, items: T[]): Promise<boo
   return added;
 }
 
+/**
+ * Reads deliveries by key, inside the caller's transaction. A batch usually covers consecutive
+ * messages (ids are time-ordered), so one range read replaces a request per key when the range
+ * holds little else: IndexedDB requests, not bytes, are what a message costs (BENCHMARKS.md).
+ * A range that holds more than twice the keys asked for is read no further: then key by key.
+ */
+async function readMany(deliveries: IDBObjectStore, keys: Key[]): Promise<(StoredDelivery | undefined)[]> {
+  const byKey = () => Promise.all(keys.map((key) => resultOf<StoredDelivery | undefined>(deliveries.get(key))));
+  if (keys.length < 8) return byKey();
+  let low = keys[0];
+  let high = keys[0];
+  for (const key of keys) {
+    if (cmp(key, low) < 0) low = key;
+    if (cmp(key, high) > 0) high = key;
+  }
+  // One request either way: the range, read only as far as it can be worth it.
+  const inRange = await resultOf<StoredDelivery[]>(deliveries.getAll(IDBKeyRange.bound(low, high), 2 * keys.length + 1));
+  if (inRange.length > 2 * keys.length) return byKey();
+  const found = new Map(inRange.map((d) => [keyOf(d), d]));
+  return keys.map(([messageId, recipient]) => found.get(`${messageId}\u0000${recipient}`));
+}
+
 export class DexieBusStore implements BusStore {
   private readonly indexer: SearchIndexer;
 
@@ -60,21 +82,27 @@ export class DexieBusStore implements BusStore {
   }
 
   async insert(entries: StoredEntry[]): Promise<boolean[]> {
-    const { messages, deliveries } = this.db;
-    const stored = await this.db.transaction('rw', messages, deliveries, async () => {
-      // Add first and let the primary key find duplicates: one request per message, not a read and a write.
-      const added = await addEach(
-        messages,
-        entries.map((e) => ({
-          ...e.message,
-          recipients: e.deliveries.map((d) => d.recipient),
-          ...(e.retainUntil !== undefined ? { retainUntil: e.retainUntil } : {}),
-        })),
-      );
-      // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
-      await deliveries.bulkPut(entries.filter((_, i) => added[i]).flatMap((e) => e.deliveries.map(toStoredDelivery)));
-      return added;
-    });
+    // On the connection itself: every message passes here (writeTransaction in db.ts says why).
+    const tx = await this.db.writeTransaction(['messages', 'deliveries']);
+    const messages = tx.objectStore('messages');
+    const deliveries = tx.objectStore('deliveries');
+    const stored = entries.map(() => false);
+    const done = committed(tx);
+    done.catch(() => undefined); // awaited below, after the requests are made
+    requests(tx, () => entries.forEach((e, i) => {
+      const message: StoredMessage = {
+        ...e.message,
+        recipients: e.deliveries.map((d) => d.recipient),
+        ...(e.retainUntil !== undefined ? { retainUntil: e.retainUntil } : {}),
+      };
+      // Add and let the primary key find duplicates: one request per message, not a read and a write.
+      addUnlessTaken(messages, message, (added) => {
+        stored[i] = added;
+        // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
+        if (added) for (const d of e.deliveries) deliveries.put(toStoredDelivery(d));
+      });
+    }));
+    await done;
     this.indexer.add(entries.filter((_, i) => stored[i]).map((e) => e.message));
     return stored;
   }
@@ -249,43 +277,26 @@ export class DexieBusStore implements BusStore {
     });
   }
 
-  update(keys: Key[], transition: (current: Delivery | undefined, index: number) => Delivery | undefined) {
-    const { deliveries } = this.db;
-    return this.db.transaction('rw', deliveries, async () => {
-      const current = (await this.readMany(keys)).map((d) => d && fromStoredDelivery(d));
-      const latest = new Map<string, Delivery | undefined>();
-      const written = keys.map((key, index) => {
-        const id = key.join('\u0000');
-        const before = latest.has(id) ? latest.get(id) : current[index];
-        const after = transition(before, index);
-        if (after) latest.set(id, after);
-        return after;
-      });
-      await deliveries.bulkPut([...latest.values()].filter((d): d is Delivery => d !== undefined).map(toStoredDelivery));
-      return written;
+  async update(keys: Key[], transition: (current: Delivery | undefined, index: number) => Delivery | undefined) {
+    // On the connection itself: every delivery's outcome passes here (writeTransaction in db.ts).
+    const tx = await this.db.writeTransaction(['deliveries']);
+    const deliveries = tx.objectStore('deliveries');
+    const done = committed(tx);
+    done.catch(() => undefined); // awaited below; a failed read rejects first
+    const current = (await readMany(deliveries, keys)).map((d) => d && fromStoredDelivery(d));
+    const latest = new Map<string, Delivery | undefined>();
+    const written = keys.map((key, index) => {
+      const id = key.join('\u0000');
+      const before = latest.has(id) ? latest.get(id) : current[index];
+      const after = transition(before, index);
+      if (after) latest.set(id, after);
+      return after;
     });
-  }
-
-  /**
-   * Reads deliveries by key, inside the caller's transaction. A batch usually covers consecutive
-   * messages (ids are time-ordered), so one range read replaces a request per key when the range
-   * holds little else: IndexedDB requests, not bytes, are what a message costs (BENCHMARKS.md).
-   * A range that holds more than twice the keys asked for is read no further: then key by key.
-   */
-  private async readMany(keys: Key[]): Promise<(StoredDelivery | undefined)[]> {
-    const { deliveries } = this.db;
-    if (keys.length < 8) return deliveries.bulkGet(keys);
-    let low = keys[0];
-    let high = keys[0];
-    for (const key of keys) {
-      if (cmp(key, low) < 0) low = key;
-      if (cmp(key, high) > 0) high = key;
-    }
-    // One request either way: the range, read only as far as it can be worth it.
-    const inRange = await deliveries.where('[messageId+recipient]').between(low, high, true, true).limit(2 * keys.length + 1).toArray();
-    if (inRange.length > 2 * keys.length) return deliveries.bulkGet(keys);
-    const found = new Map(inRange.map((d) => [keyOf(d), d]));
-    return keys.map(([messageId, recipient]) => found.get(`${messageId}\u0000${recipient}`));
+    requests(tx, () => {
+      for (const d of latest.values()) if (d) deliveries.put(toStoredDelivery(d));
+    });
+    await done;
+    return written;
   }
 
   async inState(state: DeliveryState): Promise<Delivery[]> {

@@ -28,11 +28,87 @@ export class SwitchboardDexie extends Dexie {
     // and post them on a BroadcastChannel after each commit, for nobody (see BENCHMARKS.md).
     this.unuse({ stack: 'dbcore', name: 'Observability' });
     // Nor table hooks, nor querying by a prefix of a compound index ("virtual indexes"): Switchboard
-    // names every index it queries. Both middlewares rebuilt their state for every table a
-    // transaction touched: a third of what the worker allocated per message (BENCHMARKS.md).
+    // names every index it queries. Both middlewares rebuild their state for every table each
+    // transaction touches.
     this.unuse({ stack: 'dbcore', name: 'HooksMiddleware' });
     this.unuse({ stack: 'dbcore', name: 'VirtualIndexMiddleware' });
+    this.use({
+      stack: 'dbcore',
+      name: 'CommittedWrites',
+      create: (down) => ({
+        ...down,
+        transaction: (stores, mode, options) => {
+          const tx = down.transaction(stores, mode, options) as unknown as IDBTransaction;
+          if (mode === 'readwrite') tx.addEventListener('complete', () => this.committedWrite());
+          return tx as never;
+        },
+      }),
+    });
   }
+
+  /**
+   * A read-write transaction on the IndexedDB connection itself, for the few transactions every
+   * message makes (bus-store.ts, the test receiver): the same requests as through Dexie, without
+   * its promise and zone machinery, which allocated ~100 KB per message in the worker and with it
+   * the garbage collector's pauses in the latency tail (BENCHMARKS.md, "Durability").
+   */
+  async writeTransaction(stores: string[]): Promise<IDBTransaction> {
+    if (!this.isOpen()) await this.open();
+    const tx = this.backendDB().transaction(stores, 'readwrite', { durability: COMMIT_DURABILITY });
+    tx.addEventListener('complete', () => this.committedWrite());
+    return tx;
+  }
+
+  /** Called after every read-write transaction commits. */
+  protected committedWrite(): void {}
+}
+
+/** Resolves with a request's result, or rejects with its error. */
+export function resultOf<T>(request: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** Resolves once the transaction has committed; rejects with why it aborted. */
+export function committed(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.addEventListener('complete', () => resolve());
+    tx.addEventListener('abort', () => reject(tx.error ?? new Error('the transaction was aborted')));
+  });
+}
+
+/**
+ * Makes a transaction's requests; when making one throws (a value that cannot be stored, a bad
+ * key), aborts the transaction, so that none of it is written, and throws that error.
+ */
+export function requests(tx: IDBTransaction, make: () => void): void {
+  try {
+    make();
+  } catch (error) {
+    try {
+      tx.abort();
+    } catch {
+      // already finished: nothing was written since
+    }
+    throw error;
+  }
+}
+
+/**
+ * Adds a record; when its key is taken, leaves the stored one as it is and does not abort the
+ * transaction. Calls `then(added)` inside the transaction, where more requests may follow.
+ */
+export function addUnlessTaken(store: IDBObjectStore, value: unknown, then: (added: boolean) => void): void {
+  const request = store.add(value);
+  request.onsuccess = () => then(true);
+  request.onerror = (event) => {
+    if (request.error?.name !== 'ConstraintError') return; // aborts the transaction: committed() rejects
+    event.preventDefault();
+    event.stopPropagation();
+    then(false);
+  };
 }
 
 export interface MetaRecord {
@@ -157,18 +233,6 @@ export class SwitchboardDb extends SwitchboardDexie {
 
   constructor(name = DB_NAME, dependencies: DexieDependencies = {}) {
     super(name, dependencies);
-    this.use({
-      stack: 'dbcore',
-      name: 'Checkpoint',
-      create: (down) => ({
-        ...down,
-        transaction: (stores, mode, options) => {
-          const tx = down.transaction(stores, mode, options) as unknown as IDBTransaction;
-          if (mode === 'readwrite') tx.addEventListener('complete', () => this.checkpoint.wrote());
-          return tx as never;
-        },
-      }),
-    });
     this.version(1).stores(SCHEMA_V1);
     this.version(2)
       .stores(SCHEMA_V2)
@@ -211,6 +275,10 @@ export class SwitchboardDb extends SwitchboardDexie {
           page = await messages.where(':id').above(page.at(-1)!.id).limit(UPGRADE_PAGE).toArray();
         }
       });
+  }
+
+  protected committedWrite(): void {
+    this.checkpoint.wrote();
   }
 
   close(options?: { disableAutoOpen: boolean }): void {

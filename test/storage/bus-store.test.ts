@@ -1,4 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+afterEach(() => vi.restoreAllMocks());
 import { SwitchboardDb } from '../../src/storage/db';
 import { DexieBusStore } from '../../src/storage/bus-store';
 import { newMessageId, type Envelope } from '../../src/protocol/envelope';
@@ -31,9 +33,11 @@ describe('DexieBusStore.update', () => {
     const { store, db, entries } = await storeWith(30);
     const keys = entries.slice(5, 25).map((e) => [e.message.id, 'test:local/a'] as [string, string]);
     const seen: (Delivery | undefined)[] = [];
-    const bulkGet = vi.spyOn(db.deliveries, 'bulkGet');
+    const get = vi.spyOn(IDBObjectStore.prototype, 'get');
+    const getAll = vi.spyOn(IDBObjectStore.prototype, 'getAll');
     const written = await store.update(keys, (d) => (seen.push(d), bump(d)));
-    expect(bulkGet).not.toHaveBeenCalled();
+    expect(get).not.toHaveBeenCalled();
+    expect(getAll).toHaveBeenCalledTimes(1);
     expect(seen.map((d) => d?.messageId)).toEqual(keys.map(([id]) => id));
     expect(written.every((d) => d?.attempts === 1)).toBe(true);
     expect((await db.deliveries.toArray()).filter((d) => d.attempts === 1)).toHaveLength(20);
@@ -44,9 +48,9 @@ describe('DexieBusStore.update', () => {
     const keys = entries.filter((_, i) => i % 10 === 0).map((e) => [e.message.id, 'test:local/a'] as [string, string]);
     keys.push(['019a0000-0000-7000-8000-000000000001', 'test:local/a']);
     const seen: (Delivery | undefined)[] = [];
-    const bulkGet = vi.spyOn(db.deliveries, 'bulkGet');
+    const get = vi.spyOn(IDBObjectStore.prototype, 'get');
     await store.update(keys, (d) => (seen.push(d), bump(d)));
-    expect(bulkGet).toHaveBeenCalledWith(keys);
+    expect(get.mock.calls.map(([key]) => key)).toEqual(keys);
     expect(seen.slice(0, 10).map((d) => d?.messageId)).toEqual(keys.slice(0, 10).map(([id]) => id));
     expect(seen[10]).toBeUndefined();
     expect((await db.deliveries.toArray()).filter((d) => d.attempts === 1)).toHaveLength(10);
@@ -68,5 +72,16 @@ describe('DexieBusStore.insert', () => {
     expect(result).toEqual([false, true, false]);
     expect(await db.messages.count()).toBe(4);
     expect(await db.deliveries.count()).toBe(7);
+  });
+
+  it('stores nothing of a batch when one record cannot be stored, and says why', async () => {
+    const { store, db } = await storeWith(2);
+    const good = entry(['test:local/a']);
+    const bad = entry(['test:local/a']);
+    (bad.message as { body: unknown }).body = { text: 'x', run: () => undefined }; // a function cannot be stored
+    await expect(store.insert([good, bad])).rejects.toThrow();
+    expect(await db.messages.count()).toBe(2);
+    expect(await db.deliveries.count()).toBe(2);
+    expect(await store.insert([good])).toEqual([true]); // the store still takes what it can
   });
 });
