@@ -14,7 +14,7 @@
 import { GroupCommitter } from '../bus/group-commit';
 import { parseAddress } from '../protocol/address';
 import type { AgentAdapter, DeliveryAttempt, DeliveryOutcome } from '../bus/ports';
-import { addUnlessTaken, committed, requests, type SinkEffect, type SinkReceipt, type TestSinkDb } from '../storage/db';
+import { addAllUnlessTaken, committed, requests, type SinkEffect, type SinkReceipt, type TestSinkDb } from '../storage/db';
 
 type Script = { mode: 'fail' | 'lose'; times: number } | { mode: 'reject' | 'noack' | 'plain' };
 
@@ -63,19 +63,21 @@ export class TestSinkAdapter implements AgentAdapter {
     const fresh = batch.map(() => false);
     const done = committed(tx);
     done.catch(() => undefined); // awaited below, after the requests are made
-    requests(tx, () => batch.forEach((effect, i) => {
-      // The receipt is the dedupe: adding it fails for a message this recipient already has.
-      const receipt: SinkReceipt = { recipient: effect.recipient, messageId: effect.messageId, at: effect.at, duplicates: 0 };
-      addUnlessTaken(receipts, receipt, (added) => {
-        fresh[i] = added;
-        if (added) {
-          effects.add(effect);
-          return;
-        }
-        const stored = receipts.get([effect.recipient, effect.messageId]);
-        stored.onsuccess = () => receipts.put({ ...(stored.result as SinkReceipt), duplicates: (stored.result as SinkReceipt).duplicates + 1 });
-      });
-    }));
+    // The receipt is the dedupe: adding it fails for a message this recipient already has.
+    const receiptsOf: SinkReceipt[] = batch.map((e) => ({ recipient: e.recipient, messageId: e.messageId, at: e.at, duplicates: 0 }));
+    requests(tx, () =>
+      addAllUnlessTaken(receipts, receiptsOf, (added) => {
+        batch.forEach((effect, i) => {
+          fresh[i] = added[i];
+          if (added[i]) {
+            effects.add(effect);
+            return;
+          }
+          const stored = receipts.get([effect.recipient, effect.messageId]);
+          stored.onsuccess = () => receipts.put({ ...(stored.result as SinkReceipt), duplicates: (stored.result as SinkReceipt).duplicates + 1 });
+        });
+      }),
+    );
     await done;
     return fresh;
   }

@@ -8,7 +8,7 @@ import Dexie, { cmp, type Table } from 'dexie';
 import { PRIORITIES, type Envelope } from '../protocol/envelope';
 import { DELIVERY_STATES, FINAL_STATES, isFinished, type Delivery, type DeliveryState } from '../bus/delivery';
 import type { ArchivedMessage, BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
-import { addUnlessTaken, committed, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
+import { addAllUnlessTaken, committed, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
 import { queryTerms } from '../bus/search-terms';
 import { SearchIndexer } from './search-indexer';
 import type { StoredRule } from '../bus/routing';
@@ -89,19 +89,19 @@ export class DexieBusStore implements BusStore {
     const stored = entries.map(() => false);
     const done = committed(tx);
     done.catch(() => undefined); // awaited below, after the requests are made
-    requests(tx, () => entries.forEach((e, i) => {
-      const message: StoredMessage = {
-        ...e.message,
-        recipients: e.deliveries.map((d) => d.recipient),
-        ...(e.retainUntil !== undefined ? { retainUntil: e.retainUntil } : {}),
-      };
-      // Add and let the primary key find duplicates: one request per message, not a read and a write.
-      addUnlessTaken(messages, message, (added) => {
-        stored[i] = added;
-        // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
-        if (added) for (const d of e.deliveries) deliveries.put(toStoredDelivery(d));
-      });
+    const messageRecords: StoredMessage[] = entries.map((e) => ({
+      ...e.message,
+      recipients: e.deliveries.map((d) => d.recipient),
+      ...(e.retainUntil !== undefined ? { retainUntil: e.retainUntil } : {}),
     }));
+    // Add and let the primary key find duplicates: one request per message, not a read and a write.
+    requests(tx, () =>
+      addAllUnlessTaken(messages, messageRecords, (added) => {
+        added.forEach((isNew, i) => (stored[i] = isNew));
+        // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
+        for (const e of entries.filter((_, i) => added[i])) for (const d of e.deliveries) deliveries.put(toStoredDelivery(d));
+      }),
+    );
     await done;
     this.indexer.add(entries.filter((_, i) => stored[i]).map((e) => e.message));
     return stored;

@@ -97,18 +97,26 @@ export function requests(tx: IDBTransaction, make: () => void): void {
 }
 
 /**
- * Adds a record; when its key is taken, leaves the stored one as it is and does not abort the
- * transaction. Calls `then(added)` inside the transaction, where more requests may follow.
+ * Adds each record; a record whose key is taken is left as it is, without aborting the
+ * transaction. Then, inside the transaction (where more requests may follow), calls `then` with
+ * whether each was added. Only the last request gets a success handler: requests complete in order,
+ * so when it has, all have, and the worker runs one callback per batch, not one per record.
  */
-export function addUnlessTaken(store: IDBObjectStore, value: unknown, then: (added: boolean) => void): void {
-  const request = store.add(value);
-  request.onsuccess = () => then(true);
-  request.onerror = (event) => {
-    if (request.error?.name !== 'ConstraintError') return; // aborts the transaction: committed() rejects
-    event.preventDefault();
-    event.stopPropagation();
-    then(false);
-  };
+export function addAllUnlessTaken(store: IDBObjectStore, values: unknown[], then: (added: boolean[]) => void): void {
+  const added = values.map(() => true);
+  if (!values.length) return then(added);
+  values.forEach((value, i) => {
+    const request = store.add(value);
+    const last = i === values.length - 1;
+    request.onerror = (event) => {
+      if (request.error?.name !== 'ConstraintError') return; // aborts the transaction: committed() rejects
+      event.preventDefault();
+      event.stopPropagation();
+      added[i] = false;
+      if (last) then(added);
+    };
+    if (last) request.onsuccess = () => then(added);
+  });
 }
 
 export interface MetaRecord {
