@@ -14,7 +14,7 @@
 import { GroupCommitter } from '../bus/group-commit';
 import { parseAddress } from '../protocol/address';
 import type { AgentAdapter, DeliveryAttempt, DeliveryOutcome } from '../bus/ports';
-import { addAllUnlessTaken, committed, requests, type SinkEffect, type SinkReceipt, type TestSinkDb } from '../storage/db';
+import { addAllUnlessTaken, requests, type SinkEffect, type SinkReceipt, type TestSinkDb } from '../storage/db';
 
 type Script = { mode: 'fail' | 'lose'; times: number } | { mode: 'reject' | 'noack' | 'plain' };
 
@@ -57,12 +57,10 @@ export class TestSinkAdapter implements AgentAdapter {
    * connection itself, as the bus's own per-message writes (writeTransaction in db.ts).
    */
   private async apply(batch: SinkEffect[]): Promise<boolean[]> {
-    const tx = await this.db.writeTransaction(['sinkReceipts', 'sinkEffects']);
+    const { tx, done } = await this.db.writeTransaction(['sinkReceipts', 'sinkEffects']);
     const receipts = tx.objectStore('sinkReceipts');
     const effects = tx.objectStore('sinkEffects');
     const fresh = batch.map(() => false);
-    const done = committed(tx);
-    done.catch(() => undefined); // awaited below, after the requests are made
     // The receipt is the dedupe: adding it fails for a message this recipient already has.
     const receiptsOf: SinkReceipt[] = batch.map((e) => ({ recipient: e.recipient, messageId: e.messageId, at: e.at, duplicates: 0 }));
     requests(tx, () =>

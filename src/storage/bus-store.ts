@@ -8,7 +8,7 @@ import Dexie, { cmp, type Table } from 'dexie';
 import { PRIORITIES, type Envelope } from '../protocol/envelope';
 import { DELIVERY_STATES, FINAL_STATES, isFinished, type Delivery, type DeliveryState } from '../bus/delivery';
 import type { ArchivedMessage, BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
-import { addAllUnlessTaken, committed, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
+import { addAllUnlessTaken, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
 import { queryTerms } from '../bus/search-terms';
 import { SearchIndexer } from './search-indexer';
 import type { StoredRule } from '../bus/routing';
@@ -83,12 +83,10 @@ export class DexieBusStore implements BusStore {
 
   async insert(entries: StoredEntry[]): Promise<boolean[]> {
     // On the connection itself: every message passes here (writeTransaction in db.ts says why).
-    const tx = await this.db.writeTransaction(['messages', 'deliveries']);
+    const { tx, done } = await this.db.writeTransaction(['messages', 'deliveries']);
     const messages = tx.objectStore('messages');
     const deliveries = tx.objectStore('deliveries');
     const stored = entries.map(() => false);
-    const done = committed(tx);
-    done.catch(() => undefined); // awaited below, after the requests are made
     const messageRecords: StoredMessage[] = entries.map((e) => ({
       ...e.message,
       recipients: e.deliveries.map((d) => d.recipient),
@@ -279,10 +277,8 @@ export class DexieBusStore implements BusStore {
 
   async update(keys: Key[], transition: (current: Delivery | undefined, index: number) => Delivery | undefined) {
     // On the connection itself: every delivery's outcome passes here (writeTransaction in db.ts).
-    const tx = await this.db.writeTransaction(['deliveries']);
+    const { tx, done } = await this.db.writeTransaction(['deliveries']);
     const deliveries = tx.objectStore('deliveries');
-    const done = committed(tx);
-    done.catch(() => undefined); // awaited below; a failed read rejects first
     const current = (await readMany(deliveries, keys)).map((d) => d && fromStoredDelivery(d));
     const latest = new Map<string, Delivery | undefined>();
     const written = keys.map((key, index) => {

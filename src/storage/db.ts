@@ -50,13 +50,16 @@ export class SwitchboardDexie extends Dexie {
    * A read-write transaction on the IndexedDB connection itself, for the few transactions every
    * message makes (bus-store.ts, the test receiver): the same requests as through Dexie, without
    * its promise and zone machinery, which allocated ~100 KB per message in the worker and with it
-   * the garbage collector's pauses in the latency tail (BENCHMARKS.md, "Durability").
+   * the garbage collector's pauses in the latency tail (BENCHMARKS.md, "Where the tail came from").
+   * `done` resolves once the transaction has committed, and rejects with why it aborted.
    */
-  async writeTransaction(stores: string[]): Promise<IDBTransaction> {
+  async writeTransaction(stores: string[]): Promise<{ tx: IDBTransaction; done: Promise<void> }> {
     if (!this.isOpen()) await this.open();
     const tx = this.backendDB().transaction(stores, 'readwrite', { durability: COMMIT_DURABILITY });
     tx.addEventListener('complete', () => this.committedWrite());
-    return tx;
+    const done = committed(tx);
+    done.catch(() => undefined); // the caller awaits it once its requests are made; a failed one rejects first
+    return { tx, done };
   }
 
   /** Called after every read-write transaction commits. */
@@ -72,7 +75,7 @@ export function resultOf<T>(request: IDBRequest<T>): Promise<T> {
 }
 
 /** Resolves once the transaction has committed; rejects with why it aborted. */
-export function committed(tx: IDBTransaction): Promise<void> {
+function committed(tx: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
     tx.addEventListener('complete', () => resolve());
     tx.addEventListener('abort', () => reject(tx.error ?? new Error('the transaction was aborted')));
@@ -109,7 +112,7 @@ export function addAllUnlessTaken(store: IDBObjectStore, values: unknown[], then
     const request = store.add(value);
     const last = i === values.length - 1;
     request.onerror = (event) => {
-      if (request.error?.name !== 'ConstraintError') return; // aborts the transaction: committed() rejects
+      if (request.error?.name !== 'ConstraintError') return; // aborts the transaction: its `done` rejects
       event.preventDefault();
       event.stopPropagation();
       added[i] = false;
