@@ -49,8 +49,9 @@ export class SwitchboardDexie extends Dexie {
   /**
    * A read-write transaction on the IndexedDB connection itself, for the few transactions every
    * message makes (bus-store.ts, the test receiver): the same requests as through Dexie, without
-   * its promise and zone machinery, which allocated ~100 KB per message in the worker and with it
-   * the garbage collector's pauses in the latency tail (BENCHMARKS.md, "Where the tail came from").
+   * its promise and zone machinery. That machinery was much of the ~110 KB the worker allocated per
+   * message, and so of the garbage collector's pauses in the latency tail (BENCHMARKS.md, "Where
+   * the tail came from").
    * `done` resolves once the transaction has committed, and rejects with why it aborted.
    */
   async writeTransaction(stores: string[]): Promise<{ tx: IDBTransaction; done: Promise<void> }> {

@@ -375,6 +375,8 @@ describe('the dashboard: messages, rules, holds and data', () => {
     // Edit it: another recipient.
     await rule.getByRole('button', { name: 'Edit Copy e2e mail' }).focus();
     await page.keyboard.press('Enter');
+    // The editor shows the rule before it is changed (else the fill could land before the form does).
+    await expect.poll(() => page.getByLabel('Recipients').inputValue(), POLL).toBe('test:local/copy');
     await page.getByLabel('Recipients').fill('test:local/copy-2');
     await page.getByLabel('Recipients').press('Enter');
     await expect.poll(() => rule.locator('.rule-what').textContent(), POLL).toBe('from extension:local/e2e → add test:local/copy-2');
