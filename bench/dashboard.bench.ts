@@ -171,6 +171,28 @@ function timeFilter(page: Page, tool: string): Promise<number> {
 }
 
 /** One more event, put into the store while the page is open, until its row is in the page. */
+
+/**
+ * Puts an event in, or takes one out of, the hub's event store straight from the diagnostics page,
+ * as the hub would; resolves with when the commit completed (ms since the epoch, sub-ms).
+ */
+function writeHookEvents(b: ExtensionBrowser, change: { put: unknown } | { delete: string }): Promise<number> {
+  return b.page.evaluate(
+    ({ name, change }) =>
+      new Promise<number>((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onsuccess = () => {
+          const db = open.result;
+          const tx = db.transaction('hookEvents', 'readwrite');
+          if ('put' in change) tx.objectStore('hookEvents').put(change.put);
+          else tx.objectStore('hookEvents').delete(change.delete);
+          tx.oncomplete = () => (db.close(), resolve(performance.timeOrigin + performance.now()));
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+    { name: EVENTS_DB_NAME, change },
+  );
+}
 async function timeNewEvent(b: ExtensionBrowser, page: Page, at: number, delayMs: number): Promise<number> {
   const sessionId = `new-${at}`;
   const event: StoredHookEvent = {
@@ -190,37 +212,11 @@ async function timeNewEvent(b: ExtensionBrowser, page: Page, at: number, delayMs
   }, event.id);
   // At a different point of the page's 500 ms look each round: what a person sees on average.
   await new Promise((r) => setTimeout(r, delayMs));
-  const committed = await b.page.evaluate(
-    ({ name, event }) =>
-      new Promise<number>((resolve, reject) => {
-        const open = indexedDB.open(name);
-        open.onsuccess = () => {
-          const db = open.result;
-          const tx = db.transaction('hookEvents', 'readwrite');
-          tx.objectStore('hookEvents').put(event);
-          tx.oncomplete = () => (db.close(), resolve(performance.timeOrigin + performance.now()));
-          tx.onerror = () => reject(tx.error);
-        };
-      }),
-    { name: EVENTS_DB_NAME, event },
-  );
+  const committed = await writeHookEvents(b, { put: event });
   await page.waitForFunction(() => (window as unknown as { __shown?: number }).__shown !== undefined, null, { timeout: 10_000, polling: 20 });
   const shown = await page.evaluate(() => (window as unknown as { __shown: number }).__shown);
   // Taken out again, so every load of the page finds the same store.
-  await b.page.evaluate(
-    ({ name, id }) =>
-      new Promise<void>((resolve, reject) => {
-        const open = indexedDB.open(name);
-        open.onsuccess = () => {
-          const db = open.result;
-          const tx = db.transaction('hookEvents', 'readwrite');
-          tx.objectStore('hookEvents').delete(id);
-          tx.oncomplete = () => (db.close(), resolve());
-          tx.onerror = () => reject(tx.error);
-        };
-      }),
-    { name: EVENTS_DB_NAME, id: event.id },
-  );
+  await writeHookEvents(b, { delete: event.id });
   return shown - committed;
 }
 

@@ -125,7 +125,7 @@ async function stream() {
     }
     for (const [name, p99s] of results) console.log(`${name}: p99 median ${percentile(p99s, 50).toFixed(1)} ms over ${p99s.length}: ${p99s.map((v) => v.toFixed(0)).join(' ')}`);
   }
-  if (OFF) return;
+  if (OFF) return cdp.detach();
   const stream = await new Promise<string>((resolve) => {
     cdp.once('Tracing.tracingComplete', (event: { stream?: string }) => resolve(event.stream!));
     void cdp.send('Tracing.end');
@@ -137,6 +137,7 @@ async function stream() {
     if (chunk.eof) break;
   }
   await cdp.send('IO.close', { handle: stream });
+  await cdp.detach();
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/paced-trace.json', text);
   const parsed = JSON.parse(text) as TraceEvent[] | { traceEvents: TraceEvent[] };
