@@ -240,6 +240,9 @@ describe('the popup', () => {
   it('opens claude.ai from the onboarding by keyboard, lists the conversation, shows its answer as it is written, then as Markdown; photographed', async () => {
     await page.emulateMedia({ colorScheme: 'light' });
     await page.locator('button.back').click();
+    // Back home, the popup gives the keyboard to the thread it came from, after the paint: wait for
+    // that, or it could take focus back from the button this test tabs to.
+    await page.waitForFunction(() => document.activeElement?.matches('button.thread') ?? false, null, { timeout: 5_000 });
     await page.locator('body').focus();
     const opened = browser.context.waitForEvent('page', (p) => p.url().startsWith('https://claude.ai/'));
     await tabTo('button.open-claude');
