@@ -1,10 +1,13 @@
 /**
  * The bus at 100,000 stored messages (`npm run bench:large`; issue 3). Each run starts a fresh
- * profile, stores 100,000 delivered messages with a varied vocabulary, then measures:
+ * profile, stores 100,000 delivered messages with a varied vocabulary, then measures, first right
+ * after the fill and again after closing the browser and starting it on the same profile (as a
+ * store that size is in use: it was not filled two minutes ago by the worker now running):
  *  - paced latency at 200/s (as bench/bus.bench.ts), each stream against raw IndexedDB making a
  *    delivery's three commits per message at the same rate (rawPaced), and burst accept/deliver
  *    rate, each burst against raw IndexedDB writing the same records right after it: BENCH_ROUNDS
  *    of each (default 3), each started on a settled store (`settle`: the browser idle for 3 s);
+ * and then, on the reopened store:
  *  - search p50/p99 over 200 queries (one and two words), against a raw full scan of the same store;
  *  - archive and purge time for 10,000 expired messages, against raw IndexedDB moving the same
  *    number of records in the same batches.
@@ -23,17 +26,11 @@ const EXPIRED = 10_000;
 const FROM = 'extension:local/bench';
 /**
  * For quick iterations only (BENCH_TEMPLATE=dir): each run starts from a copy of a filled profile
- * instead of filling its own; when the folder is missing, the first fill is saved there. A copied
- * store has been closed, reopened and, after a schema change, migrated: published figures come
- * from fresh fills. BENCH_PHASES=send skips search, archive and purge.
+ * instead of filling its own, and measures it as reopened only; when the folder is missing, the
+ * first fill is saved there. A copied store may also have been migrated by a schema change:
+ * published figures come from fresh fills. BENCH_PHASES=send skips search, archive and purge.
  */
 const TEMPLATE = process.env.BENCH_TEMPLATE;
-/**
- * BENCH_REOPEN=1: after the fill, close the browser and start it again on the same profile before
- * measuring, as a store of 100,000 messages is in use: it was not filled two minutes ago by the
- * worker now running (BENCHMARKS.md, "What is left"). Published figures say which they used.
- */
-const REOPEN = process.env.BENCH_REOPEN === '1';
 const ONLY_SEND = process.env.BENCH_PHASES === 'send';
 
 /** Deterministic words and bodies: a vocabulary of 4,000 made-up words. */
@@ -179,11 +176,19 @@ interface PacedRound {
   rawP99: number;
 }
 
+/** The bursts and paced streams of one state of the store. */
+interface Rounds {
+  bursts: BurstRound[];
+  paced: PacedRound[];
+}
+
 interface Row {
   run: number;
   fillMs: number;
-  bursts: BurstRound[];
-  paced: PacedRound[];
+  /** right after the fill, by the worker that stored it (none from a template) */
+  fresh?: Rounds;
+  /** after the browser was closed and started again on the same profile */
+  reopened: Rounds;
   searchP50: number;
   searchP99: number;
   scanMs: number;
@@ -199,26 +204,28 @@ interface Row {
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-async function openStore(run: number): Promise<{ b: ExtensionBrowser; fillMs: number }> {
+async function openStore(run: number): Promise<{ b: ExtensionBrowser; fillMs: number; filled: boolean }> {
   if (TEMPLATE && existsSync(TEMPLATE)) {
     const profileDir = await profileWithStore(TEMPLATE);
     const b = await launchExtension({ profileDir });
     const t = Date.now();
     await b.hubStatus(); // answered once the hub has opened (and migrated) the copied store
     console.log(`run ${run}: reopened the template in ${Date.now() - t} ms`);
-    return { b, fillMs: 0 };
+    return { b, fillMs: 0, filled: false };
   }
-  let b = await launchExtension();
+  const b = await launchExtension();
   const t = Date.now();
   await fill(b);
-  const fillMs = Date.now() - t;
-  if (TEMPLATE || REOPEN) {
-    await b.close({ keepProfile: true });
-    if (TEMPLATE) await cp(b.profileDir, TEMPLATE, { recursive: true });
-    b = await launchExtension({ profileDir: b.profileDir });
-    await b.hubStatus();
-  }
-  return { b, fillMs };
+  return { b, fillMs: Date.now() - t, filled: true };
+}
+
+/** Closes the browser and starts it again on the same profile (saving a copy as the template first). */
+async function reopen(b: ExtensionBrowser): Promise<ExtensionBrowser> {
+  await b.close({ keepProfile: true });
+  if (TEMPLATE) await cp(b.profileDir, TEMPLATE, { recursive: true });
+  const again = await launchExtension({ profileDir: b.profileDir });
+  await again.hubStatus();
+  return again;
 }
 
 async function burstRound(b: ExtensionBrowser, round: number): Promise<BurstRound> {
@@ -246,35 +253,45 @@ async function pacedRound(b: ExtensionBrowser, round: number): Promise<PacedRoun
   };
 }
 
+/**
+ * Each measurement starts on a settled store: LevelDB has written out and compacted what the one
+ * before wrote (a 100,000-message fill keeps it busy for a while; so do a burst and the raw
+ * reference's writes and database deletion after it).
+ */
+async function measureRounds(b: ExtensionBrowser, state: string): Promise<Rounds> {
+  const rounds: Rounds = { bursts: [], paced: [] };
+  const settled: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    settled.push(await settle(b));
+    rounds.paced.push(await pacedRound(b, round));
+    settled.push(await settle(b));
+    rounds.bursts.push(await burstRound(b, round));
+  }
+  const { bus } = await b.hubStatus();
+  console.log(`${state}: settled before each measurement in ${settled.map((ms) => fmt(ms / 1000, 1)).join(' · ')} s; outcomes written without reading first in all but ${bus.changeRereads} of ${bus.changeCommits} transactions`);
+  return rounds;
+}
+
 async function main() {
   const machine = machineDescription();
   console.log(`machine: ${machine}`);
   const runs: Row[] = [];
   for (let run = 1; run <= RUNS; run++) {
-    const { b, fillMs } = await openStore(run);
+    const opened = await openStore(run);
+    let b = opened.b;
     try {
-      const bursts: BurstRound[] = [];
-      const pacedRounds: PacedRound[] = [];
-      const settled: number[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        // Each measurement starts on a settled store: LevelDB has written out and compacted what
-        // the one before wrote (a 100,000-message fill keeps it busy for a while; so do a burst
-        // and the raw reference's writes and database deletion after it).
-        settled.push(await settle(b));
-        pacedRounds.push(await pacedRound(b, round));
-        settled.push(await settle(b));
-        bursts.push(await burstRound(b, round));
-      }
-      console.log(`settled before each measurement in ${settled.map((ms) => fmt(ms / 1000, 1)).join(' · ')} s`);
+      const fresh = opened.filled ? await measureRounds(b, 'right after the fill') : undefined;
+      if (opened.filled) b = await reopen(b);
+      const reopened = await measureRounds(b, 'reopened');
       const skipped = { ms: Number.NaN, archived: 0, purged: 0 };
       const search = ONLY_SEND ? [Number.NaN] : await searchLatencies(b);
       const scan = ONLY_SEND ? Number.NaN : await scanReference(b);
       const { archive, purge, archiveRawMs } = ONLY_SEND ? { archive: skipped, purge: skipped, archiveRawMs: Number.NaN } : await archiveAndPurge(b);
       const row: Row = {
         run,
-        fillMs,
-        bursts,
-        paced: pacedRounds,
+        fillMs: opened.fillMs,
+        ...(fresh ? { fresh } : {}),
+        reopened,
         searchP50: median(search),
         searchP99: percentile(search, 99),
         scanMs: scan,
@@ -289,20 +306,27 @@ async function main() {
     }
   }
   const col = (f: (r: Row) => number) => median(runs.map(f));
-  const allBursts = runs.flatMap((r) => r.bursts);
-  const allPaced = runs.flatMap((r) => r.paced);
-  const b = (f: (r: BurstRound) => number, digits = 0) => fmt(median(allBursts.map(f)), digits);
-  const p = (f: (r: PacedRound) => number, digits = 0) => fmt(median(allPaced.map(f)), digits);
+  const sendRows = (label: string, rounds: Rounds[]) => {
+    if (!rounds.length) return [];
+    const bursts = rounds.flatMap((r) => r.bursts);
+    const pacedRounds = rounds.flatMap((r) => r.paced);
+    const b = (f: (r: BurstRound) => number, digits = 0) => fmt(median(bursts.map(f)), digits);
+    const p = (f: (r: PacedRound) => number, digits = 0) => fmt(median(pacedRounds.map(f)), digits);
+    return [
+      `| ${label}: burst of 1,000, accepted / s | ${b((r) => r.acceptedPerSec)} | ${b((r) => r.rawPerSec)} (raw IndexedDB, same records and batching, right after each burst) | ${b((r) => r.acceptedPerSec / r.rawPerSec, 2)} |`,
+      `| ${label}: burst of 1,000, delivered / s | ${b((r) => r.deliveredPerSec)} | ${b((r) => r.rawPerSec)} | ${b((r) => r.deliveredPerSec / r.rawPerSec, 2)} |`,
+      `| ${label}: paced 200/s, send → delivered p50 / p99, page to page | ${p((r) => r.p50, 1)} / ${p((r) => r.p99, 1)} ms | ${p((r) => r.rawP50, 1)} / ${p((r) => r.rawP99, 1)} ms (raw IndexedDB making the same three commits per message in the worker, right after) | ${p((r) => r.p99 / r.rawP99, 2)} (p99) |`,
+      `| ${label}: paced 200/s, send() → delivery recorded p99 | ${p((r) => r.sendP99)} ms | | |`,
+      `| ${label}: paced 200/s, accepted → delivered p99, in the bus | ${p((r) => r.busP99)} ms | | |`,
+    ];
+  };
   const lines = [
-    `Machine: ${machine}. ${RUNS} runs, each on a fresh profile holding ${fmt(STORED)} delivered messages, ${ROUNDS} bursts and ${ROUNDS} paced streams a run; medians over all rounds (bursts, paced) or runs (the rest).`,
+    `Machine: ${machine}. ${RUNS} runs, each on a ${TEMPLATE ? 'copy of a filled profile' : 'fresh profile'} holding ${fmt(STORED)} delivered messages, ${ROUNDS} bursts and ${ROUNDS} paced streams a run in each state; medians over all rounds (bursts, paced) or runs (the rest).`,
     '',
     '| measure | bus | reference | bus ÷ reference |',
     '| --- | ---: | ---: | ---: |',
-    `| burst of 1,000: accepted / s | ${b((r) => r.acceptedPerSec)} | ${b((r) => r.rawPerSec)} (raw IndexedDB, same records and batching, right after each burst) | ${b((r) => r.acceptedPerSec / r.rawPerSec, 2)} |`,
-    `| burst of 1,000: delivered / s | ${b((r) => r.deliveredPerSec)} | ${b((r) => r.rawPerSec)} | ${b((r) => r.deliveredPerSec / r.rawPerSec, 2)} |`,
-    `| paced 200/s: send → delivered p50 / p99, page to page | ${p((r) => r.p50, 1)} / ${p((r) => r.p99, 1)} ms | ${p((r) => r.rawP50, 1)} / ${p((r) => r.rawP99, 1)} ms (raw IndexedDB making the same three commits per message in the worker, right after) | ${p((r) => r.p99 / r.rawP99, 2)} (p99) |`,
-    `| paced 200/s: send() → delivery recorded p99 | ${p((r) => r.sendP99)} ms | | |`,
-    `| paced 200/s: accepted → delivered p99, in the bus | ${p((r) => r.busP99)} ms | | |`,
+    ...sendRows('right after the fill', runs.flatMap((r) => (r.fresh ? [r.fresh] : []))),
+    ...sendRows('reopened', runs.map((r) => r.reopened)),
     `| search, 200 queries of 1–2 words: p50 / p99 | ${fmt(col((r) => r.searchP50), 1)} / ${fmt(col((r) => r.searchP99), 1)} ms | ${fmt(col((r) => r.scanMs))} ms (raw scan of every message, one query) | ${fmt(col((r) => r.searchP99 / r.scanMs), 3)} |`,
     `| archive ${fmt(EXPIRED)} expired messages | ${fmt(col((r) => r.archive.ms))} ms | ${fmt(col((r) => r.archiveRawMs))} ms (raw IndexedDB moving ${fmt(EXPIRED)} records, 500 a batch, right after) | ${fmt(col((r) => r.archive.ms / r.archiveRawMs), 2)} |`,
     `| purge ${fmt(EXPIRED)} archived messages | ${fmt(col((r) => r.purge.ms))} ms | | |`,

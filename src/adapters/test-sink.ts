@@ -14,7 +14,7 @@
 import { GroupCommitter } from '../bus/group-commit';
 import { parseAddress } from '../protocol/address';
 import type { AgentAdapter, DeliveryAttempt, DeliveryOutcome } from '../bus/ports';
-import { addAllUnlessTaken, requests, type SinkEffect, type SinkReceipt, type TestSinkDb } from '../storage/db';
+import { addAllUnlessTaken, commitIfAllNew, requests, type SinkEffect, type SinkReceipt, type TestSinkDb } from '../storage/db';
 
 type Script = { mode: 'fail' | 'lose'; times: number } | { mode: 'reject' | 'noack' | 'plain' };
 
@@ -54,15 +54,32 @@ export class TestSinkAdapter implements AgentAdapter {
 
   /**
    * Applies each effect at most once per (recipient, message); returns whether it was new. On the
-   * connection itself, as the bus's own per-message writes (writeTransaction in db.ts).
+   * connection itself, as the bus's own per-message writes (writeTransaction in db.ts). The receipt
+   * is the dedupe: adding it fails for a message this recipient already has.
    */
   private async apply(batch: SinkEffect[]): Promise<boolean[]> {
+    const receipts: SinkReceipt[] = batch.map((e) => ({ recipient: e.recipient, messageId: e.messageId, at: e.at, duplicates: 0 }));
+    // A batch is nearly always new: receipts and effects go in together. One already received
+    // aborts that, and the batch is applied again, counting the redeliveries.
+    if (await this.applyAllNew(batch, receipts)) return batch.map(() => true);
+    return this.applyCountingRedeliveries(batch, receipts);
+  }
+
+  private async applyAllNew(batch: SinkEffect[], receipts: SinkReceipt[]): Promise<boolean> {
+    const { tx, done } = await this.db.writeTransaction(['sinkReceipts', 'sinkEffects']);
+    let adds: IDBRequest[] = [];
+    requests(tx, () => {
+      adds = receipts.map((receipt) => tx.objectStore('sinkReceipts').add(receipt));
+      for (const effect of batch) tx.objectStore('sinkEffects').add(effect);
+    });
+    return commitIfAllNew(tx, done, adds);
+  }
+
+  private async applyCountingRedeliveries(batch: SinkEffect[], receiptsOf: SinkReceipt[]): Promise<boolean[]> {
     const { tx, done } = await this.db.writeTransaction(['sinkReceipts', 'sinkEffects']);
     const receipts = tx.objectStore('sinkReceipts');
     const effects = tx.objectStore('sinkEffects');
     const fresh = batch.map(() => false);
-    // The receipt is the dedupe: adding it fails for a message this recipient already has.
-    const receiptsOf: SinkReceipt[] = batch.map((e) => ({ recipient: e.recipient, messageId: e.messageId, at: e.at, duplicates: 0 }));
     requests(tx, () =>
       addAllUnlessTaken(receipts, receiptsOf, (added) => {
         batch.forEach((effect, i) => {

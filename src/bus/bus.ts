@@ -133,10 +133,13 @@ export interface BusMetrics {
   /** transactions that recorded outcomes and acks, and the changes in them */
   changeCommits: number;
   changesCommitted: number;
+  /** change batches written the careful way (read, then write) because a delivery had changed since the bus last wrote it */
+  changeRereads: number;
 }
 
 type DeliveryKey = [messageId: string, recipient: string];
-type Change = { key: DeliveryKey; apply: (current: Delivery) => Delivery | undefined };
+/** `expected`: the delivery as this bus last wrote it, when the change is made from that (an attempt's outcome). */
+type Change = { key: DeliveryKey; apply: (current: Delivery) => Delivery | undefined; expected?: Delivery };
 
 const ENVELOPE_CACHE_SIZE = 4_096;
 
@@ -179,6 +182,7 @@ export class Bus {
     deliveriesClaimed: 0,
     changeCommits: 0,
     changesCommitted: 0,
+    changeRereads: 0,
   };
 
   constructor(private readonly options: BusOptions) {
@@ -687,6 +691,7 @@ export class Bus {
     try {
       const written = await this.changes.submit({
         key: [messageId, recipient],
+        expected: delivery,
         // An outcome counts only for the attempt it belongs to: a timed-out attempt that answers
         // late must not overwrite the retry that replaced it.
         apply: (current) =>
@@ -734,6 +739,13 @@ export class Bus {
 
   /** Applies a batch of read-modify-write changes in one transaction; an error belongs to its own change only. */
   private async commitChanges(changes: Change[]): Promise<(Delivery | Error | undefined)[]> {
+    const replaced = await this.replaceExpected(changes);
+    if (replaced) {
+      this.metrics.changeCommits++;
+      this.metrics.changesCommitted += changes.length;
+      this.changed(replaced);
+      return replaced;
+    }
     const errors = new Map<number, Error>();
     const written = await this.store.update(
       changes.map((c) => c.key),
@@ -754,6 +766,30 @@ export class Bus {
     this.metrics.changesCommitted += changes.length;
     this.changed(written.filter((d): d is Delivery => d !== undefined));
     return written.map((d, i) => errors.get(i) ?? d);
+  }
+
+  /**
+   * When every change is made from the delivery as this bus last wrote it (attempts' outcomes,
+   * nearly always), writes the results without reading first; undefined, with nothing written,
+   * when a delivery has changed since (a late outcome of a timed-out attempt) or a change cannot
+   * be applied to what it expected: then the changes go the careful way.
+   */
+  private async replaceExpected(changes: Change[]): Promise<Delivery[] | undefined> {
+    if (!changes.every((c) => c.expected) || new Set(changes.map((c) => c.key.join('\u0000'))).size < changes.length) return undefined;
+    const replacements: { before: Delivery; after: Delivery }[] = [];
+    for (const { expected, apply } of changes) {
+      let after: Delivery | undefined;
+      try {
+        after = apply(expected!);
+      } catch {
+        return undefined;
+      }
+      if (!after) return undefined;
+      replacements.push({ before: expected!, after });
+    }
+    if (await this.store.replaceIfUnchanged(replacements)) return replacements.map((r) => r.after);
+    this.metrics.changeRereads++;
+    return undefined;
   }
 
   /**

@@ -85,6 +85,12 @@ export interface BusStore {
     keys: [messageId: string, recipient: string][],
     transition: (current: Delivery | undefined, index: number) => Delivery | undefined,
   ): Promise<(Delivery | undefined)[]>;
+  /**
+   * In one transaction: writes each `after` in place of `before`, provided what is stored is still
+   * exactly `before` (as this bus last wrote it). When any is not, writes nothing and resolves false.
+   * Unlike `update`, the writes need not wait for the reads to reach the worker.
+   */
+  replaceIfUnchanged(changes: { before: Delivery; after: Delivery }[]): Promise<boolean>;
   /** Deliveries in `state` (used on wake-up to find attempts the last worker did not finish). */
   inState(state: DeliveryState): Promise<Delivery[]>;
   message(id: string): Promise<Envelope | undefined>;

@@ -8,7 +8,7 @@ import Dexie, { cmp, type Table } from 'dexie';
 import { PRIORITIES, type Envelope } from '../protocol/envelope';
 import { DELIVERY_STATES, FINAL_STATES, isFinished, type Delivery, type DeliveryState } from '../bus/delivery';
 import type { ArchivedMessage, BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
-import { addAllUnlessTaken, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
+import { addAllUnlessTaken, commitIfAllNew, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
 import { queryTerms } from '../bus/search-terms';
 import { SearchIndexer } from './search-indexer';
 import type { StoredRule } from '../bus/routing';
@@ -82,26 +82,50 @@ export class DexieBusStore implements BusStore {
   }
 
   async insert(entries: StoredEntry[]): Promise<boolean[]> {
-    // On the connection itself: every message passes here (writeTransaction in db.ts says why).
-    const { tx, done } = await this.db.writeTransaction(['messages', 'deliveries']);
-    const messages = tx.objectStore('messages');
-    const deliveries = tx.objectStore('deliveries');
-    const stored = entries.map(() => false);
-    const messageRecords: StoredMessage[] = entries.map((e) => ({
+    const records: StoredMessage[] = entries.map((e) => ({
       ...e.message,
       recipients: e.deliveries.map((d) => d.recipient),
       ...(e.retainUntil !== undefined ? { retainUntil: e.retainUntil } : {}),
     }));
+    // Nearly every batch is all new: its messages and deliveries go in together, without waiting
+    // to hear that each message was new (one round trip to IndexedDB's backend fewer). A message
+    // already stored aborts that attempt, so nothing of it is written, and the batch is stored
+    // again by the way that keeps each stored message, and its deliveries, as they are.
+    const stored = (await this.insertAllNew(entries, records)) ?? (await this.insertUnlessTaken(entries, records));
+    this.indexer.add(entries.filter((_, i) => stored[i]).map((e) => e.message));
+    return stored;
+  }
+
+  /** Stores the batch when none of its messages is stored yet; undefined (nothing written) otherwise. */
+  private async insertAllNew(entries: StoredEntry[], records: StoredMessage[]): Promise<boolean[] | undefined> {
+    // On the connection itself: every message passes here (writeTransaction in db.ts says why).
+    const { tx, done } = await this.db.writeTransaction(['messages', 'deliveries']);
+    const messages = tx.objectStore('messages');
+    const deliveries = tx.objectStore('deliveries');
+    let adds: IDBRequest[] = [];
+    requests(tx, () => {
+      adds = records.map((record) => messages.add(record));
+      // A delivery's key holds its message's id: while every message is new, so is every delivery.
+      for (const e of entries) for (const d of e.deliveries) deliveries.put(toStoredDelivery(d));
+    });
+    return (await commitIfAllNew(tx, done, adds)) ? entries.map(() => true) : undefined;
+  }
+
+  /** Stores the messages not stored yet, and their deliveries; each stored one stays as it is. */
+  private async insertUnlessTaken(entries: StoredEntry[], records: StoredMessage[]): Promise<boolean[]> {
+    const { tx, done } = await this.db.writeTransaction(['messages', 'deliveries']);
+    const messages = tx.objectStore('messages');
+    const deliveries = tx.objectStore('deliveries');
+    const stored = entries.map(() => false);
     // Add and let the primary key find duplicates: one request per message, not a read and a write.
     requests(tx, () =>
-      addAllUnlessTaken(messages, messageRecords, (added) => {
+      addAllUnlessTaken(messages, records, (added) => {
         added.forEach((isNew, i) => (stored[i] = isNew));
         // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
         for (const e of entries.filter((_, i) => added[i])) for (const d of e.deliveries) deliveries.put(toStoredDelivery(d));
       }),
     );
     await done;
-    this.indexer.add(entries.filter((_, i) => stored[i]).map((e) => e.message));
     return stored;
   }
 
@@ -293,6 +317,34 @@ export class DexieBusStore implements BusStore {
     });
     await done;
     return written;
+  }
+
+  async replaceIfUnchanged(changes: { before: Delivery; after: Delivery }[]): Promise<boolean> {
+    // On the connection itself: every delivery's outcome passes here (writeTransaction in db.ts).
+    const { tx, done } = await this.db.writeTransaction(['deliveries']);
+    const deliveries = tx.objectStore('deliveries');
+    let changed = false;
+    requests(tx, () => {
+      for (const { before, after } of changes) {
+        // The read comes before the write in the transaction, so it sees what was there; it is
+        // checked when it reaches the worker, while the transaction can still be aborted.
+        const expected = JSON.stringify(toStoredDelivery(before));
+        const read = deliveries.get([before.messageId, before.recipient]);
+        read.onsuccess = () => {
+          if (changed || JSON.stringify(read.result) === expected) return;
+          changed = true;
+          tx.abort();
+        };
+        deliveries.put(toStoredDelivery(after));
+      }
+    });
+    try {
+      await done;
+      return true;
+    } catch (error) {
+      if (changed) return false;
+      throw error;
+    }
   }
 
   async inState(state: DeliveryState): Promise<Delivery[]> {

@@ -123,6 +123,28 @@ export function addAllUnlessTaken(store: IDBObjectStore, values: unknown[], then
   });
 }
 
+/**
+ * Commits the transaction, whose requests are all made, only if each of `adds` (requests of
+ * `store.add`) finds its key free: the first that does not aborts it, so nothing of it is written,
+ * and this resolves false. For batches that are nearly always new: their writes and the commit go
+ * with the adds instead of waiting to hear that each was new (round trips to IndexedDB's backend).
+ */
+export async function commitIfAllNew(tx: IDBTransaction, done: Promise<void>, adds: IDBRequest[]): Promise<boolean> {
+  let taken = false;
+  for (const request of adds) {
+    // Not prevented: the error aborts the transaction (committing or not), and `done` rejects.
+    request.onerror = () => void (taken ||= request.error?.name === 'ConstraintError');
+  }
+  tx.commit();
+  try {
+    await done;
+    return true;
+  } catch (error) {
+    if (taken) return false;
+    throw error;
+  }
+}
+
 export interface MetaRecord {
   key: string;
   value: unknown;

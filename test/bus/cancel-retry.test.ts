@@ -37,6 +37,8 @@ describe('the person cancels and tries again', () => {
     finish();
     await advance(0);
     expect((await bus.status(id))!.deliveries[0].state).toBe('failed');
+    // The outcome was written as if nothing had changed, found the cancel, and was read again.
+    expect(bus.metrics.changeRereads).toBe(1);
   });
 
   it('tries a failed delivery again with all its attempts and a new deadline', async () => {

@@ -64,6 +64,26 @@ describe('DexieBusStore.update', () => {
   });
 });
 
+describe('DexieBusStore.replaceIfUnchanged', () => {
+  it('writes each change over the delivery it expected', async () => {
+    const { store, entries } = await storeWith(2);
+    const changes = entries.map(({ deliveries: [before] }) => ({ before, after: { ...before, attempts: 1 } }));
+    expect(await store.replaceIfUnchanged(changes)).toBe(true);
+    for (const { message } of entries) expect((await store.deliveriesOf(message.id))[0].attempts).toBe(1);
+  });
+
+  it('writes nothing when one delivery changed since, or is gone', async () => {
+    const { store, entries } = await storeWith(3);
+    await store.update([[entries[1].message.id, 'test:local/a']], bump); // someone else's change
+    const changes = entries.map(({ deliveries: [before] }) => ({ before, after: { ...before, state: 'delivered' as const } }));
+    expect(await store.replaceIfUnchanged(changes)).toBe(false);
+    const gone = { ...entries[0].deliveries[0], messageId: newMessageId() };
+    expect(await store.replaceIfUnchanged([{ before: gone, after: { ...gone, attempts: 1 } }])).toBe(false);
+    for (const { message } of entries) expect((await store.deliveriesOf(message.id))[0].state).toBe('queued');
+    expect(await store.deliveriesOf(gone.messageId)).toEqual([]);
+  });
+});
+
 describe('DexieBusStore.insert', () => {
   it('stores each id once, in one transaction, telling which entries were new', async () => {
     const { store, db, entries } = await storeWith(3, ['test:local/a', 'test:local/b']);
@@ -72,6 +92,25 @@ describe('DexieBusStore.insert', () => {
     expect(result).toEqual([false, true, false]);
     expect(await db.messages.count()).toBe(4);
     expect(await db.deliveries.count()).toBe(7);
+  });
+
+  it('stores a batch of new messages in one transaction, and one with a stored message without touching it', async () => {
+    const { store, db, entries } = await storeWith(2, ['test:local/a']);
+    const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const fresh = [entry(['test:local/a']), entry(['test:local/b'])];
+    expect(await store.insert(fresh)).toEqual([true, true]);
+    expect(transactions).toHaveBeenCalledTimes(1);
+    // A resend of a stored message, asking for other recipients and carrying other delivery states.
+    const resend = { message: { ...entries[0].message, body: { text: 'changed' } }, deliveries: entry(['test:local/z']).deliveries.map((d) => ({ ...d, messageId: entries[0].message.id, state: 'failed' as const })) };
+    const next = entry(['test:local/c']);
+    transactions.mockClear();
+    expect(await store.insert([next, resend])).toEqual([true, false]);
+    expect(transactions).toHaveBeenCalledTimes(2); // the first, aborted, wrote nothing
+    expect((await db.messages.get(entries[0].message.id))?.body).toEqual({ text: entries[0].message.id });
+    expect((await store.deliveriesOf(entries[0].message.id)).map((d) => [d.recipient, d.state])).toEqual([['test:local/a', 'queued']]);
+    expect((await store.deliveriesOf(next.message.id)).map((d) => [d.recipient, d.state])).toEqual([['test:local/c', 'queued']]);
+    expect(await db.messages.count()).toBe(5);
+    expect(await db.deliveries.count()).toBe(5);
   });
 
   it('stores nothing of a batch when one record cannot be stored, and says why', async () => {
