@@ -96,13 +96,16 @@ describe('the hub in Chromium', () => {
     const [viaClient] = await sendAll(b, [{ from: FROM, to: 'test:local/inbox', body: 'through the client' }], 'client');
     expect(viaClient.ok).toBe(true);
     const id = viaClient.ok ? viaClient.result.id : '';
-    const [resent] = await sendAll(b, [{ id, from: FROM, to: 'test:local/inbox', body: 'through the client' }], 'client');
+    // A resend with other recipients and text changes nothing: the receipt says what was stored.
+    const [resent] = await sendAll(b, [{ id, from: FROM, to: ['test:local/inbox', 'test:local/elsewhere'], body: 'the same id again' }], 'client');
     expect(resent).toEqual({ ok: true, result: { id, threadId: id, recipients: ['test:local/inbox'], duplicate: true, routedBy: [] } });
 
     // Straight from IndexedDB: three messages stored (the bad one is not), three effects applied.
     await waitFor(() => b.hubStatus(), (s) => unfinished(s) === 0, 30_000, 'the client message to be delivered');
     const messages = await b.readStore<Envelope>('messages');
     expect(messages.map((m) => m.body.text).sort()).toEqual(['plain', 'refused', 'through the client', 'two recipients, acked']);
+    const resentDeliveries = (await b.readStore<Delivery>('deliveries')).filter((d) => d.messageId === id);
+    expect(resentDeliveries.map((d) => [d.recipient, d.history.filter((h) => h.state === 'queued').length])).toEqual([['test:local/inbox', 1]]);
     const effects = await b.readStore<SinkEffect>('sinkEffects');
     expect(effects.map((e) => `${e.recipient} ${e.messageId}`).sort()).toEqual(
       [`test:local/inbox ${plain}`, `test:local/inbox ${acked}`, `test:local/other ${acked}`, `test:local/inbox ${id}`].sort(),
