@@ -112,6 +112,8 @@ export const BUSY_RECHECK_MS = 30_000;
  */
 export const BURST_SENDS = 16;
 export const MAX_HOLD_FOR_SENDS_MS = 100;
+/** Outcomes committed together, up to this many, are written without reading them first. */
+export const MAX_UNREAD_CHANGES = 8;
 const RETENTION_SETTING = 'retention';
 const SWEEP_BATCH = 500;
 
@@ -769,12 +771,15 @@ export class Bus {
   }
 
   /**
-   * When every change is made from the delivery as this bus last wrote it (attempts' outcomes,
-   * nearly always), writes the results without reading first; undefined, with nothing written,
+   * When every change of a small batch is made from the delivery as this bus last wrote it
+   * (attempts' outcomes, nearly always), writes the results without reading first; undefined, with nothing written,
    * when a delivery has changed since (a late outcome of a timed-out attempt) or a change cannot
    * be applied to what it expected: then the changes go the careful way.
    */
   private async replaceExpected(changes: Change[]): Promise<Delivery[] | undefined> {
+    // A burst's batches are large: for those, one range read before the writes (DexieBusStore.update)
+    // costs IndexedDB less than a read beside each write, and its round trip is shared by many.
+    if (changes.length > MAX_UNREAD_CHANGES) return undefined;
     if (!changes.every((c) => c.expected) || new Set(changes.map((c) => c.key.join('\u0000'))).size < changes.length) return undefined;
     const replacements: { before: Delivery; after: Delivery }[] = [];
     for (const { expected, apply } of changes) {

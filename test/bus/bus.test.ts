@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { busFixture, until } from '../support/bus-fixture';
 import { retryDelay, DEFAULT_RETRY_POLICY } from '../../src/bus/delivery';
 import { ValidationError } from '../../src/protocol/envelope';
-import { BURST_SENDS, MAX_HOLD_FOR_SENDS_MS, type DeliveryChange } from '../../src/bus/bus';
+import { BURST_SENDS, MAX_HOLD_FOR_SENDS_MS, MAX_UNREAD_CHANGES, type DeliveryChange } from '../../src/bus/bus';
 import type { DeliveryAttempt, DeliveryOutcome } from '../../src/bus/ports';
 import { TestSinkAdapter } from '../../src/adapters/test-sink';
 
@@ -539,6 +539,26 @@ describe('Bus: metrics', () => {
     expect(bus.metrics).toMatchObject({ sendCommits: 1, messagesCommitted: 10, changesCommitted: 10, changeRereads: 0 });
     expect(bus.metrics.deliveriesClaimed + bus.metrics.startedOnSend).toBe(10);
     expect(bus.metrics.changeCommits).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('Bus: writing outcomes', () => {
+  it('writes a small batch without reading it first, and reads a large one in one go', async () => {
+    const { make, store } = busFixture();
+    const bus = make();
+    await bus.start();
+    const unread = vi.spyOn(store, 'replaceIfUnchanged');
+    const read = vi.spyOn(store, 'update');
+    await bus.send({ from: SENDER, to: CODE, body: 'alone' });
+    await bus.settled();
+    expect(unread.mock.calls.map(([changes]) => changes.length)).toEqual([1]);
+    expect(read).not.toHaveBeenCalled();
+    const ids = (await Promise.all(Array.from({ length: 30 }, (_, i) => bus.send({ from: SENDER, to: CODE, body: `m${i}` })))).map((r) => r.id);
+    await bus.settled();
+    expect(unread.mock.calls.every(([changes]) => changes.length <= MAX_UNREAD_CHANGES)).toBe(true);
+    expect(read.mock.calls.some(([keys]) => keys.length > MAX_UNREAD_CHANGES)).toBe(true);
+    for (const id of ids) expect((await bus.status(id))!.deliveries[0].state).toBe('delivered');
+    expect(bus.metrics.changeRereads).toBe(0);
   });
 });
 
