@@ -8,7 +8,7 @@ import Dexie, { cmp, type Table } from 'dexie';
 import { PRIORITIES, type Envelope } from '../protocol/envelope';
 import { DELIVERY_STATES, FINAL_STATES, isFinished, type Delivery, type DeliveryState } from '../bus/delivery';
 import type { ArchivedMessage, BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
-import { addAllUnlessTaken, commitIfAllNew, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
+import { addAllUnlessTaken, commitIfAllNew, committedUnless, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
 import { queryTerms } from '../bus/search-terms';
 import { SearchIndexer } from './search-indexer';
 import type { StoredRule } from '../bus/routing';
@@ -338,13 +338,7 @@ export class DexieBusStore implements BusStore {
         deliveries.put(toStoredDelivery(after));
       }
     });
-    try {
-      await done;
-      return true;
-    } catch (error) {
-      if (changed) return false;
-      throw error;
-    }
+    return committedUnless(done, () => changed);
   }
 
   async inState(state: DeliveryState): Promise<Delivery[]> {

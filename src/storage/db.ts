@@ -136,11 +136,19 @@ export async function commitIfAllNew(tx: IDBTransaction, done: Promise<void>, ad
     request.onerror = () => void (taken ||= request.error?.name === 'ConstraintError');
   }
   tx.commit();
+  return committedUnless(done, () => taken);
+}
+
+/**
+ * Resolves true once the transaction commits, false when it aborted on purpose (as `onPurpose`
+ * says, asked after the abort); rejects with any other reason it aborted.
+ */
+export async function committedUnless(done: Promise<void>, onPurpose: () => boolean): Promise<boolean> {
   try {
     await done;
     return true;
   } catch (error) {
-    if (taken) return false;
+    if (onPurpose()) return false;
     throw error;
   }
 }
