@@ -96,16 +96,18 @@ describe('DexieBusStore.insert', () => {
 
   it('stores a batch of new messages in one transaction, and one with a stored message without touching it', async () => {
     const { store, db, entries } = await storeWith(2, ['test:local/a']);
-    const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    // Only the inserts' (the search indexer may write beside them).
+    const transactions = { mockClear: () => spy.mockClear(), count: () => spy.mock.calls.filter(([stores]) => String(stores) === 'messages,deliveries').length };
     const fresh = [entry(['test:local/a']), entry(['test:local/b'])];
     expect(await store.insert(fresh)).toEqual([true, true]);
-    expect(transactions).toHaveBeenCalledTimes(1);
+    expect(transactions.count()).toBe(1);
     // A resend of a stored message, asking for other recipients and carrying other delivery states.
     const resend = { message: { ...entries[0].message, body: { text: 'changed' } }, deliveries: entry(['test:local/z']).deliveries.map((d) => ({ ...d, messageId: entries[0].message.id, state: 'failed' as const })) };
     const next = entry(['test:local/c']);
     transactions.mockClear();
     expect(await store.insert([next, resend])).toEqual([true, false]);
-    expect(transactions).toHaveBeenCalledTimes(2); // the first, aborted, wrote nothing
+    expect(transactions.count()).toBe(2); // the first, aborted, wrote nothing
     expect((await db.messages.get(entries[0].message.id))?.body).toEqual({ text: entries[0].message.id });
     expect((await store.deliveriesOf(entries[0].message.id)).map((d) => [d.recipient, d.state])).toEqual([['test:local/a', 'queued']]);
     expect((await store.deliveriesOf(next.message.id)).map((d) => [d.recipient, d.state])).toEqual([['test:local/c', 'queued']]);
