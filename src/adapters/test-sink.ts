@@ -14,7 +14,7 @@
 import { GroupCommitter } from '../bus/group-commit';
 import { parseAddress } from '../protocol/address';
 import type { AgentAdapter, DeliveryAttempt, DeliveryOutcome } from '../bus/ports';
-import { addAllUnlessTaken, commitIfAllNew, requests, type SinkEffect, type SinkReceipt, type TestSinkDb } from '../storage/db';
+import { addAllUnlessTaken, requests, type SinkEffect, type SinkReceipt, type TestSinkDb } from '../storage/db';
 
 type Script = { mode: 'fail' | 'lose'; times: number } | { mode: 'reject' | 'noack' | 'plain' };
 
@@ -65,14 +65,12 @@ export class TestSinkAdapter implements AgentAdapter {
     return this.applyCountingRedeliveries(batch, receipts);
   }
 
-  private async applyAllNew(batch: SinkEffect[], receipts: SinkReceipt[]): Promise<boolean> {
-    const { tx, done } = await this.db.writeTransaction(['sinkReceipts', 'sinkEffects']);
-    let adds: IDBRequest[] = [];
-    requests(tx, () => {
-      adds = receipts.map((receipt) => tx.objectStore('sinkReceipts').add(receipt));
+  private applyAllNew(batch: SinkEffect[], receipts: SinkReceipt[]): Promise<boolean> {
+    return this.db.writeIfAllNew(['sinkReceipts', 'sinkEffects'], (tx) => {
+      const adds = receipts.map((receipt) => tx.objectStore('sinkReceipts').add(receipt));
       for (const effect of batch) tx.objectStore('sinkEffects').add(effect);
+      return adds;
     });
-    return commitIfAllNew(tx, done, adds);
   }
 
   private async applyCountingRedeliveries(batch: SinkEffect[], receiptsOf: SinkReceipt[]): Promise<boolean[]> {

@@ -8,7 +8,7 @@ import Dexie, { cmp, type Table } from 'dexie';
 import { PRIORITIES, type Envelope } from '../protocol/envelope';
 import { DELIVERY_STATES, FINAL_STATES, isFinished, type Delivery, type DeliveryState } from '../bus/delivery';
 import type { ArchivedMessage, BusStore, ListQuery, StoredEntry, Transition } from '../bus/ports';
-import { addAllUnlessTaken, commitIfAllNew, committedUnless, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
+import { addAllUnlessTaken, committedUnless, fromStoredDelivery, requests, resultOf, toStoredDelivery, type StoredDelivery, type StoredMessage, type SwitchboardDb } from './db';
 import { queryTerms } from '../bus/search-terms';
 import { SearchIndexer } from './search-indexer';
 import type { StoredRule } from '../bus/routing';
@@ -99,16 +99,13 @@ export class DexieBusStore implements BusStore {
   /** Stores the batch when none of its messages is stored yet; undefined (nothing written) otherwise. */
   private async insertAllNew(entries: StoredEntry[], records: StoredMessage[]): Promise<boolean[] | undefined> {
     // On the connection itself: every message passes here (writeTransaction in db.ts says why).
-    const { tx, done } = await this.db.writeTransaction(['messages', 'deliveries']);
-    const messages = tx.objectStore('messages');
-    const deliveries = tx.objectStore('deliveries');
-    let adds: IDBRequest[] = [];
-    requests(tx, () => {
-      adds = records.map((record) => messages.add(record));
+    const allNew = await this.db.writeIfAllNew(['messages', 'deliveries'], (tx) => {
+      const adds = records.map((record) => tx.objectStore('messages').add(record));
       // A delivery's key holds its message's id: while every message is new, so is every delivery.
-      for (const e of entries) for (const d of e.deliveries) deliveries.put(toStoredDelivery(d));
+      for (const e of entries) for (const d of e.deliveries) tx.objectStore('deliveries').put(toStoredDelivery(d));
+      return adds;
     });
-    return (await commitIfAllNew(tx, done, adds)) ? entries.map(() => true) : undefined;
+    return allNew ? entries.map(() => true) : undefined;
   }
 
   /** Stores the messages not stored yet, and their deliveries; each stored one stays as it is. */

@@ -63,6 +63,26 @@ export class SwitchboardDexie extends Dexie {
     return { tx, done };
   }
 
+  /**
+   * A write transaction (as `writeTransaction`) with the requests `make` makes, committed at once,
+   * without waiting for their results, only if each add `make` returns (requests of `store.add`)
+   * finds its key free: the first that does not aborts it, so nothing of it is written, and this
+   * resolves false. For batches that are nearly always new: their writes and the commit go with the
+   * adds instead of waiting to hear that each was new (round trips to IndexedDB's backend).
+   */
+  async writeIfAllNew(stores: string[], make: (tx: IDBTransaction) => IDBRequest[]): Promise<boolean> {
+    const { tx, done } = await this.writeTransaction(stores);
+    let adds: IDBRequest[] = [];
+    requests(tx, () => void (adds = make(tx)));
+    let taken = false;
+    for (const request of adds) {
+      // Not prevented: the error aborts the transaction (committing or not), and `done` rejects.
+      request.onerror = () => void (taken ||= request.error?.name === 'ConstraintError');
+    }
+    tx.commit();
+    return committedUnless(done, () => taken);
+  }
+
   /** Called after every read-write transaction commits. */
   protected committedWrite(): void {}
 }
@@ -121,22 +141,6 @@ export function addAllUnlessTaken(store: IDBObjectStore, values: unknown[], then
     };
     if (last) request.onsuccess = () => then(added);
   });
-}
-
-/**
- * Commits the transaction, whose requests are all made, only if each of `adds` (requests of
- * `store.add`) finds its key free: the first that does not aborts it, so nothing of it is written,
- * and this resolves false. For batches that are nearly always new: their writes and the commit go
- * with the adds instead of waiting to hear that each was new (round trips to IndexedDB's backend).
- */
-export async function commitIfAllNew(tx: IDBTransaction, done: Promise<void>, adds: IDBRequest[]): Promise<boolean> {
-  let taken = false;
-  for (const request of adds) {
-    // Not prevented: the error aborts the transaction (committing or not), and `done` rejects.
-    request.onerror = () => void (taken ||= request.error?.name === 'ConstraintError');
-  }
-  tx.commit();
-  return committedUnless(done, () => taken);
 }
 
 /**
