@@ -169,6 +169,8 @@ export class Bus {
   private inFlight = 0;
   /** Attempts of committed sends, held while a burst's further sends wait to commit. */
   private startLater: Delivery[] = [];
+  /** deliveries admitted to start by commits of sends still running */
+  private admitting = 0;
   private heldSince = 0;
   private timer: unknown;
   /** when the timer (and the backstop alarm) will fire */
@@ -198,7 +200,8 @@ export class Bus {
     this.batchSize = options.batchSize ?? 256;
     this.maxInFlight = options.maxInFlight ?? 1_024;
     this.book = new DestinationBook(options.store, options.breaker);
-    this.sends = new GroupCommitter((entries) => this.commitSends(entries));
+    // Two commits of sends at once: a burst's next batch is queued in IndexedDB while one commits.
+    this.sends = new GroupCommitter((entries, turn) => this.commitSends(entries, turn), 2);
     this.changes = new GroupCommitter((changes) => this.commitChanges(changes));
   }
 
@@ -275,19 +278,26 @@ export class Bus {
    * claim transaction on the way (the fast path). Otherwise they wait for the pump, in priority order.
    * Resolves, per entry, whether it was new.
    */
-  private async commitSends(entries: StoredEntry[]): Promise<boolean[]> {
+  private async commitSends(entries: StoredEntry[], turn: Promise<void>): Promise<boolean[]> {
     const count = entries.reduce((n, e) => n + e.deliveries.length, 0);
-    const startNow = this.started && !this.backlog && this.inFlight + this.startLater.length + count <= this.maxInFlight;
+    const startNow = this.started && !this.backlog && this.inFlight + this.startLater.length + this.admitting + count <= this.maxInFlight;
     const now = this.clock.now();
     const notices: Notice[] = [];
     const toStore = startNow ? entries.map((e) => ({ ...e, deliveries: this.admitNew(e.deliveries, now, notices) })) : entries;
-    let stored: boolean[];
-    try {
-      stored = await this.store.insert(toStore);
-    } catch (error) {
+    this.admitting += startNow ? count : 0;
+    const inserted = this.store.insert(toStore).then(
+      (stored) => ({ stored }),
+      (error: unknown) => ({ error }),
+    );
+    // The commit before this one may still be finishing: what follows happens in commit order.
+    await turn;
+    const result = await inserted;
+    this.admitting -= startNow ? count : 0;
+    if ('error' in result) {
       this.startHeld(); // what earlier commits of the burst hold must not wait for one that failed
-      throw error;
+      throw result.error;
     }
+    const { stored } = result;
     this.metrics.sendCommits++;
     this.metrics.messagesCommitted += entries.length;
     const fresh = toStore.filter((_, i) => stored[i]);
@@ -299,7 +309,7 @@ export class Bus {
     this.startLater.push(...started);
     // A burst's attempts wait for its sends: accepting comes first (BENCHMARKS.md, issue 3). A
     // lone send, or a burst's last commit, or attempts held too long, start them all.
-    if (this.sends.queued < BURST_SENDS || this.clock.now() - this.heldSince >= MAX_HOLD_FOR_SENDS_MS) this.startHeld();
+    if (this.sends.pending - entries.length < BURST_SENDS || this.clock.now() - this.heldSince >= MAX_HOLD_FOR_SENDS_MS) this.startHeld();
     if (!startNow) {
       if (fresh.length) this.kick();
     } else {

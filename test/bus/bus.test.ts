@@ -443,6 +443,36 @@ describe('Bus: durability', () => {
     expect(new Set(receipts.map((r) => r.id)).size).toBe(50);
   });
 
+  it('begins the next commit of sends while one runs, and starts their attempts in the order sent', async () => {
+    const { make, store, scripted } = busFixture();
+    const bus = make();
+    await bus.start();
+    // The first commit's writes finish last: the second must still not overtake it.
+    const insert = store.insert.bind(store);
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    let inserts = 0;
+    store.insert = async (entries) => {
+      const n = ++inserts;
+      const stored = await insert(entries);
+      if (n === 1) await slow;
+      return stored;
+    };
+    const first = bus.send({ from: SENDER, to: CODE, body: 'first' });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const second = bus.send({ from: SENDER, to: CODE, body: 'second' });
+    await until(() => inserts === 2);
+    let secondDone = false;
+    void second.then(() => (secondDone = true));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(secondDone, 'the second commit finished before the first').toBe(false);
+    expect(scripted.calls).toEqual([]);
+    release();
+    await Promise.all([first, second]);
+    await bus.settled();
+    expect(scripted.calls.map((c) => c.text)).toEqual(['first', 'second']);
+  });
+
   it('resolves a send only once it is committed', async () => {
     const { make, db } = busFixture();
     const bus = make();
