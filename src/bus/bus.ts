@@ -171,6 +171,8 @@ export class Bus {
   private startLater: Delivery[] = [];
   /** deliveries admitted to start by commits of sends still running */
   private admitting = 0;
+  /** commits of sends still running whose deliveries will be queued for the pump */
+  private queuing = 0;
   private heldSince = 0;
   private timer: unknown;
   /** when the timer (and the backstop alarm) will fire */
@@ -280,11 +282,14 @@ export class Bus {
    */
   private async commitSends(entries: StoredEntry[], turn: Promise<void>): Promise<boolean[]> {
     const count = entries.reduce((n, e) => n + e.deliveries.length, 0);
-    const startNow = this.started && !this.backlog && this.inFlight + this.startLater.length + this.admitting + count <= this.maxInFlight;
+    // A commit still running that queues its deliveries is ahead of this one: none may overtake them.
+    const startNow =
+      this.started && !this.backlog && this.queuing === 0 && this.inFlight + this.startLater.length + this.admitting + count <= this.maxInFlight;
     const now = this.clock.now();
     const notices: Notice[] = [];
     const toStore = startNow ? entries.map((e) => ({ ...e, deliveries: this.admitNew(e.deliveries, now, notices) })) : entries;
     this.admitting += startNow ? count : 0;
+    this.queuing += startNow ? 0 : 1;
     const inserted = this.store.insert(toStore).then(
       (stored) => ({ stored }),
       (error: unknown) => ({ error }),
@@ -293,6 +298,7 @@ export class Bus {
     await turn;
     const result = await inserted;
     this.admitting -= startNow ? count : 0;
+    this.queuing -= startNow ? 0 : 1;
     if ('error' in result) {
       this.startHeld(); // what earlier commits of the burst hold must not wait for one that failed
       throw result.error;
@@ -311,7 +317,11 @@ export class Bus {
     // lone send, or a burst's last commit, or attempts held too long, start them all.
     if (this.sends.pending - entries.length < BURST_SENDS || this.clock.now() - this.heldSince >= MAX_HOLD_FOR_SENDS_MS) this.startHeld();
     if (!startNow) {
-      if (fresh.length) this.kick();
+      if (fresh.length) {
+        // Queued now: sends that come later wait behind them until the pump has claimed them.
+        this.backlog = true;
+        this.kick();
+      }
     } else {
       // What did not start: parked until its destination may be tried (the timer must cover it),
       // or re-routed to a fallback and due now (the pump takes it).

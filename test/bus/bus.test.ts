@@ -458,8 +458,11 @@ describe('Bus: durability', () => {
       if (n === 1) await slow;
       return stored;
     };
+    // Sent while the starting bus's pump may still look for due work, the first may be queued for
+    // the pump; the second comes after that pump is done: it must not start ahead of the first.
     const first = bus.send({ from: SENDER, to: CODE, body: 'first' });
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await until(() => inserts === 1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
     const second = bus.send({ from: SENDER, to: CODE, body: 'second' });
     await until(() => inserts === 2);
     let secondDone = false;
