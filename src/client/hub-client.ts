@@ -1,7 +1,9 @@
 /**
  * How the extension's pages talk to the hub: typed requests over one long-lived port, and a stream
- * of delivery changes. The service worker can stop at any time; a request cut off by that is sent
- * again on a new port. Sends carry an id made here, so a resent send is accepted once.
+ * of delivery changes. Where the hub is a service worker, the requests then go over a MessageChannel
+ * to it, beside the port (CHANNEL_HELLO says why). The service worker can stop at any time; a
+ * request cut off by that is sent again on a new port. Sends carry an id made here, so a resent
+ * send is accepted once.
  */
 import { browser, type Browser } from 'wxt/browser';
 import type { DeliveryChange, MessageStatus, RetentionChange, RetentionSettings, SendReceipt, SweepResult } from '../bus/bus';
@@ -13,16 +15,26 @@ import type { RuleInput, StoredRule } from '../bus/routing';
 import type { DestinationRecord, HoldRequest } from '../bus/destinations';
 import type { AgentSummary } from '../hub/agents-view';
 import type { ClaudeTabAgent } from '../adapters/claude-ai/tabs';
-import { CHANGES_PORT, REQUESTS_PORT, frameBatcher, requestWeight, type HubRequest, type HubResponse, type HubStatus, type RequestFrame, type ResponseFrame } from '../protocol/runtime';
+import { CHANGES_PORT, CHANNEL_HELLO, REQUESTS_PORT, frameBatcher, requestWeight, type HubRequest, type HubResponse, type HubStatus, type RequestFrame, type ResponseFrame } from '../protocol/runtime';
 
 /** How long a request may wait for its answer (default 60 s). */
 export const REQUEST_TIMEOUT_MS = 60_000;
 /** How often the worker may stop under one request before the client gives up on it. */
 export const MAX_RESENDS = 3;
 
+/**
+ * While requests go over the channel, the port carries an empty frame this often at most: a
+ * service worker that hears nothing from the browser for 30 s is stopped, and channel messages do
+ * not reach it through the browser.
+ */
+export const KEEPALIVE_MS = 10_000;
+
 type Pending = { request: HubRequest; resolve: (response: HubResponse) => void; resends: number; timer: ReturnType<typeof setTimeout> };
 
 let port: Browser.runtime.Port | undefined;
+/** the channel to the worker that `port` reaches, once it is open */
+let channel: MessagePort | undefined;
+let portUsedAt = 0;
 let nextSeq = 1;
 const pending = new Map<number, Pending>();
 
@@ -36,7 +48,12 @@ function settle(seq: number, response: HubResponse): void {
 
 const post = frameBatcher<RequestFrame['requests'][number]>((requests) => {
   try {
-    connect().postMessage({ requests } satisfies RequestFrame);
+    const runtimePort = connect();
+    if (channel) channel.postMessage({ requests } satisfies RequestFrame);
+    if (!channel || Date.now() - portUsedAt >= KEEPALIVE_MS) {
+      runtimePort.postMessage({ requests: channel ? [] : requests } satisfies RequestFrame);
+      portUsedAt = Date.now();
+    }
   } catch (error) {
     // The frame never left: answer its requests with the reason instead of leaving them waiting.
     const reason = `could not reach the Switchboard hub: ${error instanceof Error ? error.message : String(error)}`;
@@ -44,14 +61,18 @@ const post = frameBatcher<RequestFrame['requests'][number]>((requests) => {
   }
 }, requestWeight);
 
+function answered(frame: ResponseFrame): void {
+  for (const { seq, response } of frame.responses) settle(seq, response);
+}
+
 function connect(): Browser.runtime.Port {
   if (port) return port;
   const opened = browser.runtime.connect({ name: REQUESTS_PORT });
-  opened.onMessage.addListener((frame: ResponseFrame) => {
-    for (const { seq, response } of frame.responses) settle(seq, response);
-  });
+  opened.onMessage.addListener(answered);
   opened.onDisconnect.addListener(() => {
     port = undefined;
+    channel?.close();
+    channel = undefined;
     // The worker stopped before answering these: ask again (every request is safe to repeat), but
     // not forever — a request that stops the worker each time fails with that said.
     for (const [seq, waiting] of pending) {
@@ -61,7 +82,34 @@ function connect(): Browser.runtime.Port {
     }
   });
   port = opened;
+  portUsedAt = Date.now();
+  void openChannel(opened);
   return opened;
+}
+
+/**
+ * Opens the channel to the hub's service worker, when there is one (not in Firefox, whose
+ * background is a page); until it is open, and without it, requests go over the port.
+ */
+async function openChannel(over: Browser.runtime.Port): Promise<void> {
+  // `ready` waits for a worker still starting (a fresh install); in Firefox it never resolves.
+  const worker = (await globalThis.navigator?.serviceWorker?.ready)?.active;
+  if (!worker || port !== over) return; // no worker, or the port has closed meanwhile
+  const { port1, port2 } = new MessageChannel();
+  port1.onmessage = (event: MessageEvent<ResponseFrame | { type: string }>) => {
+    if ('responses' in event.data) answered(event.data);
+    // The hub says it serves the channel: only then do requests go over it.
+    else if (event.data.type === CHANNEL_HELLO) {
+      if (port === over) channel = port1;
+      else port1.close(); // the worker stopped meanwhile: the next port opens a new channel
+    }
+  };
+  worker.postMessage({ type: CHANNEL_HELLO }, [port2]);
+}
+
+/** How this page's requests reach the hub now: for the diagnostics page and the tests. */
+function transport(): 'channel' | 'port' | 'none' {
+  return channel ? 'channel' : port ? 'port' : 'none';
 }
 
 /** Any hub request over the page's port (resent if the worker stops); the methods of `hub` are typed ones. */
@@ -80,6 +128,7 @@ export async function request<T>(message: HubRequest): Promise<T> {
 }
 
 export const hub = {
+  transport,
   /** The id is made here unless given, so a send repeated after a worker stop is accepted once. */
   send: (message: SendRequest) => request<SendReceipt>({ type: 'send', message: { ...message, id: message.id ?? newMessageId() } }),
   status: (id: string) => request<MessageStatus>({ type: 'status', id }),

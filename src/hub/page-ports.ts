@@ -5,7 +5,7 @@
  */
 import type { Browser } from 'wxt/browser';
 import type { Bus } from '../bus/bus';
-import { FRAME_LIMITS, frameBatcher, type HubResponse, type RequestFrame, type ResponseFrame } from '../protocol/runtime';
+import { CHANNEL_HELLO, FRAME_LIMITS, frameBatcher, type HubResponse, type RequestFrame, type ResponseFrame } from '../protocol/runtime';
 
 type Port = Browser.runtime.Port;
 
@@ -32,8 +32,11 @@ export function serveChanges(port: Port, bus: Promise<Bus>): void {
   });
 }
 
+/** What requests come over: a runtime port, or a channel (`channelLink`). */
+type FrameLink = Pick<Port, 'postMessage'> & { onMessage: { addListener(listener: (frame: RequestFrame) => void): void } };
+
 /** Answers framed requests; answers that complete together go back in one frame. */
-export function serveRequests(port: Port, answer: (request: unknown) => Promise<HubResponse>): void {
+export function serveRequests(port: FrameLink, answer: (request: unknown) => Promise<HubResponse>): void {
   type Sized = { entry: ResponseFrame['responses'][number]; size: number };
   const reply = frameBatcher<Sized>(
     (items) => {
@@ -65,4 +68,25 @@ function sized(seq: number, response: HubResponse): { entry: { seq: number; resp
     error: `the answer is too large to send (${size} characters, at most ${FRAME_LIMITS.weight}): ask for fewer messages`,
   };
   return { entry: { seq, response: error }, size: 200 };
+}
+
+/** The channel a message to the worker opens: a hello from a page of the worker's own origin, with one port. */
+export function channelOf(event: Pick<MessageEvent, 'data' | 'origin' | 'ports'>, origin: string): MessagePort | undefined {
+  const hello = (event.data as { type?: unknown } | null)?.type === CHANNEL_HELLO;
+  return hello && event.origin === origin && event.ports.length === 1 ? event.ports[0] : undefined;
+}
+
+/**
+ * Answers framed requests over a page's channel (CHANNEL_HELLO), once the hello has said it is
+ * served. A page's channel closes with the page; posting to a closed one does nothing.
+ */
+export function serveChannel(channel: MessagePort, answer: (request: unknown) => Promise<HubResponse>): void {
+  serveRequests(
+    {
+      postMessage: (message) => channel.postMessage(message),
+      onMessage: { addListener: (listener) => (channel.onmessage = (event: MessageEvent<RequestFrame>) => listener(event.data)) },
+    },
+    answer,
+  );
+  channel.postMessage({ type: CHANNEL_HELLO });
 }

@@ -16,7 +16,7 @@ import { ExtensionInboxAdapter } from '../adapters/extension-inbox';
 import { DexieDirectory } from '../storage/directory';
 import { NativeHostAdapter } from '../adapters/native-host';
 import { alarmBackstop, DUE_ALARM } from './alarm-backstop';
-import { serveChanges, serveRequests } from './page-ports';
+import { channelOf, serveChanges, serveChannel, serveRequests } from './page-ports';
 import { HostUnavailableError, NativeLink } from './native-link';
 import { EVENTS_DB_NAME, EventsDb } from '../storage/events-db';
 import { DEFAULT_EVENT_RETENTION_MS, HookEventStore } from '../adapters/claude-code/event-store';
@@ -55,6 +55,14 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME, eventsDb
     if (port.name === CHANGES_PORT) serveChanges(port, ready.then(({ bus }) => bus));
     else if (port.name === REQUESTS_PORT) serveRequests(port, (request) => ready.then((hub) => answer(hub, request, startedAt)));
   });
+  // A page's channel (CHANNEL_HELLO): only a page of this extension can post to its service worker.
+  const worker = (globalThis as { ServiceWorkerGlobalScope?: abstract new () => unknown }).ServiceWorkerGlobalScope;
+  if (worker && globalThis instanceof worker) {
+    globalThis.addEventListener('message', (event: MessageEvent) => {
+      const channel = channelOf(event, globalThis.location.origin);
+      if (channel) serveChannel(channel, (request) => ready.then((hub) => answer(hub, request, startedAt)));
+    });
+  }
 
   browser.alarms.onAlarm.addListener((alarm) => {
     if (alarm.name === DUE_ALARM) void ready.then(({ bus }) => bus.kick());

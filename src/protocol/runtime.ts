@@ -1,7 +1,8 @@
 /**
  * Typed runtime messages between the extension's own pages and the hub in the service worker.
- * Requests go through `runtime.sendMessage` and get a `HubResponse`; state changes stream over a
- * port named CHANGES_PORT.
+ * Requests go in frames over REQUESTS_PORT (or over a CHANNEL_HELLO channel beside it) and get a
+ * `HubResponse`; state changes stream over a port named CHANGES_PORT. `runtime.sendMessage` is
+ * answered too, one request a call.
  */
 import { z } from 'zod';
 import { AgentAddress, TopicName } from './address';
@@ -18,6 +19,14 @@ export const CHANGES_PORT = 'switchboard/changes';
  * `{responses: [{seq, response}…]}` out. Callers still make one request per message.
  */
 export const REQUESTS_PORT = 'switchboard/requests';
+/**
+ * The same frames over a MessageChannel, where the hub is a service worker (Chromium): a page posts
+ * `{type: CHANNEL_HELLO}` to the worker with one end of the channel and keeps the other. The page
+ * and the worker both live in the extension's renderer process, so a frame does not go through the
+ * browser process as a port message does (BENCHMARKS.md, issue 3). The runtime port stays open
+ * beside it: its disconnect says the worker stopped, and its messages keep the worker alive.
+ */
+export const CHANNEL_HELLO = 'switchboard/channel';
 
 export const REQUEST_TYPES = [
   'send', 'status', 'list', 'ack', 'hub-status', 'subscribe', 'unsubscribe',

@@ -138,6 +138,8 @@ describe('the hub in Chromium', () => {
     };
 
     await sendChunks(0, 450);
+    // The page's requests go over a channel to the worker (CHANNEL_HELLO), not through the browser.
+    expect(await b.page.evaluate(() => window.switchboard.transport())).toBe('channel');
     const startsBefore = (await b.hubStatus()).workerStarts;
     // Stop the worker while 50 sends are on their way. Whether any is cut off depends on timing; one
     // that is, the client asks again on a new port, and the hub recognises its id (the resend itself
@@ -158,6 +160,8 @@ describe('the hub in Chromium', () => {
     expect(woken.startedAt).toBeGreaterThanOrEqual(stoppedAt);
 
     await sendChunks(500, 1_000);
+    // ...and over a new channel to the new worker.
+    expect(await b.page.evaluate(() => window.switchboard.transport())).toBe('channel');
     // Finished means acked too: an ack the stopped worker lost comes after the ack timeout (60 s),
     // through a redelivery that the receiver dedupes.
     const done = await waitFor(

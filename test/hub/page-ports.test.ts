@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serveChanges, serveRequests } from '../../src/hub/page-ports';
+import { channelOf, serveChanges, serveChannel, serveRequests } from '../../src/hub/page-ports';
 import { FRAME_LIMITS, type HubResponse } from '../../src/protocol/runtime';
 import type { Bus, DeliveryChange } from '../../src/bus/bus';
 import { FakePort } from '../support/fake-port';
@@ -87,5 +87,36 @@ describe('the requests port', () => {
     port.receive({ requests: [{ seq: 1, request: {} }] });
     await tick();
     expect(port.posted).toEqual([]);
+  });
+});
+
+describe("a page's channel", () => {
+  it('says it serves the channel, then answers frames over it, a malformed one changing nothing', async () => {
+    const { port1: page, port2: hub } = new MessageChannel();
+    const received: any[] = [];
+    page.onmessage = ({ data }) => received.push(data);
+    serveChannel(hub, async (request) => ({ ok: true, result: request }));
+    page.postMessage({ nonsense: true });
+    page.postMessage({ requests: [1, 2].map((seq) => ({ seq, request: { n: seq } })) });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received).toEqual([
+      { type: 'switchboard/channel' },
+      { responses: [1, 2].map((seq) => ({ seq, response: { ok: true, result: { n: seq } } })) },
+    ]);
+    page.close();
+    hub.close();
+  });
+
+  it("opens only on a hello from the worker's own origin that brings one port", () => {
+    const { port1, port2 } = new MessageChannel();
+    const own = 'chrome-extension://dpikelegiphdenlcdnaaomhooehcfaoj';
+    const hello = { data: { type: 'switchboard/channel' }, origin: own, ports: [port1] };
+    expect(channelOf(hello, own)).toBe(port1);
+    expect(channelOf({ ...hello, origin: 'https://claude.ai' }, own)).toBeUndefined();
+    expect(channelOf({ ...hello, ports: [] }, own)).toBeUndefined();
+    expect(channelOf({ ...hello, ports: [port1, port2] }, own)).toBeUndefined();
+    expect(channelOf({ ...hello, data: { type: 'something else' } }, own)).toBeUndefined();
+    expect(channelOf({ ...hello, data: null }, own)).toBeUndefined();
+    port1.close();
   });
 });
