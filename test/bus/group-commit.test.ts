@@ -16,6 +16,17 @@ function manual() {
 }
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** Submits each item in a task of its own, so that each becomes a batch; resolves with their results. */
+async function submitApart(committer: GroupCommitter<number, number>, ...items: number[]): Promise<Promise<number>[]> {
+  const results: Promise<number>[] = [];
+  for (const item of items) {
+    results.push(committer.submit(item));
+    results.at(-1)!.catch(() => {}); // a test awaits each itself
+    await tick();
+  }
+  return results;
+}
+
 describe('group commit', () => {
   it('commits what arrives together in one batch, and what arrives during a commit in the next', async () => {
     const { log, open, commit } = manual();
@@ -40,12 +51,7 @@ describe('group commit', () => {
   it('with overlap, begins the next batch while one commits, and finishes them in order', async () => {
     const { log, open, commit } = manual();
     const committer = new GroupCommitter(commit, 2);
-    const a = committer.submit(1);
-    await tick();
-    const b = committer.submit(2);
-    await tick();
-    const c = committer.submit(3);
-    await tick();
+    const [a, b, c] = await submitApart(committer, 1, 2, 3);
     // Two running at once; the third waits for one of them.
     expect(log).toEqual(['begin 1', 'begin 2']);
     expect(committer.queued).toBe(1);
@@ -65,10 +71,7 @@ describe('group commit', () => {
   it('rejects only the batch that failed; the next one still takes its turn', async () => {
     const { log, open, commit } = manual();
     const committer = new GroupCommitter(commit, 2);
-    const a = committer.submit(1);
-    await tick();
-    const b = committer.submit(2);
-    await tick();
+    const [a, b] = await submitApart(committer, 1, 2);
     open[0].fail(new Error('disk full'));
     open[1].finish();
     await expect(a).rejects.toThrow('disk full');
