@@ -288,8 +288,8 @@ export class Bus {
     const now = this.clock.now();
     const notices: Notice[] = [];
     const toStore = startNow ? entries.map((e) => ({ ...e, deliveries: this.admitNew(e.deliveries, now, notices) })) : entries;
-    this.admitting += startNow ? count : 0;
-    this.queuing += startNow ? 0 : 1;
+    if (startNow) this.admitting += count;
+    else this.queuing++;
     const inserted = this.store.insert(toStore).then(
       (stored) => ({ stored }),
       (error: unknown) => ({ error }),
@@ -297,8 +297,8 @@ export class Bus {
     // The commit before this one may still be finishing: what follows happens in commit order.
     await turn;
     const result = await inserted;
-    this.admitting -= startNow ? count : 0;
-    this.queuing -= startNow ? 0 : 1;
+    if (startNow) this.admitting -= count;
+    else this.queuing--;
     if ('error' in result) {
       this.startHeld(); // what earlier commits of the burst hold must not wait for one that failed
       throw result.error;

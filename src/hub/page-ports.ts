@@ -32,7 +32,7 @@ export function serveChanges(port: Port, bus: Promise<Bus>): void {
   });
 }
 
-/** What requests come over: a runtime port, or a channel (`channelLink`). */
+/** What requests come over: a runtime port, or a page's channel (`serveChannel`). */
 type FrameLink = Pick<Port, 'postMessage'> & { onMessage: { addListener(listener: (frame: RequestFrame) => void): void } };
 
 /** Answers framed requests; answers that complete together go back in one frame. */

@@ -40,10 +40,12 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME, eventsDb
   const startedAt = Date.now();
   const ready = boot(new SwitchboardDb(dbName), new TestSinkDb(sinkDbName), new EventsDb(eventsDbName));
   ready.catch((error) => console.error('Switchboard hub failed to start', error));
+  /** A request from one of the extension's pages, however it came (one call, the port, the channel). */
+  const answerPage = (request: unknown) => ready.then((hub) => answer(hub, request, startedAt));
 
   browser.runtime.onMessage.addListener((request: unknown, sender: Browser.runtime.MessageSender) => {
     if (!isOwnPage(sender)) return undefined;
-    return ready.then(async (hub) => answer(hub, request, startedAt));
+    return answerPage(request);
   });
 
   browser.runtime.onConnect.addListener((port) => {
@@ -53,14 +55,14 @@ export function startHub({ dbName = DB_NAME, sinkDbName = SINK_DB_NAME, eventsDb
     }
     if (!isOwnPage(port.sender)) return;
     if (port.name === CHANGES_PORT) serveChanges(port, ready.then(({ bus }) => bus));
-    else if (port.name === REQUESTS_PORT) serveRequests(port, (request) => ready.then((hub) => answer(hub, request, startedAt)));
+    else if (port.name === REQUESTS_PORT) serveRequests(port, answerPage);
   });
   // A page's channel (CHANNEL_HELLO): only a page of this extension can post to its service worker.
   const worker = (globalThis as { ServiceWorkerGlobalScope?: abstract new () => unknown }).ServiceWorkerGlobalScope;
   if (worker && globalThis instanceof worker) {
     globalThis.addEventListener('message', (event: MessageEvent) => {
       const channel = channelOf(event, globalThis.location.origin);
-      if (channel) serveChannel(channel, (request) => ready.then((hub) => answer(hub, request, startedAt)));
+      if (channel) serveChannel(channel, answerPage);
     });
   }
 
