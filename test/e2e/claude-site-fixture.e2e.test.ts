@@ -334,7 +334,13 @@ describe('the claude.ai fixture', () => {
     await type(page, 'inside the project');
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/chat\//);
-    const inProject = site.control.conversations().find((c) => c.project === 'p-42');
+    // The page moves to the new URL first and tells the server after (as claude.ai does): wait for it.
+    const inProject = await waitFor(
+      async () => site.control.conversations().find((c) => c.project === 'p-42'),
+      (c) => c !== undefined,
+      5000,
+      'the project conversation on the server',
+    );
     expect(page.url()).toBe(site.url(`/chat/${inProject?.id}`));
     await page.waitForSelector('[data-is-streaming="false"]');
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
