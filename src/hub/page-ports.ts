@@ -4,30 +4,44 @@
  * nothing here may throw into the bus, and nothing a page asks may go unanswered.
  */
 import type { Browser } from 'wxt/browser';
-import type { Bus } from '../bus/bus';
+import type { Bus, DeliveryChange } from '../bus/bus';
 import { CHANNEL_HELLO, FRAME_LIMITS, frameBatcher, type HubResponse, type RequestFrame, type ResponseFrame } from '../protocol/runtime';
 
 type Port = Browser.runtime.Port;
 
-/** Pushes every delivery change to the page until its port closes. */
+/**
+ * Pushes every delivery change to the page until its port closes. The changes of one task go in one
+ * message: a send that starts at once is `queued` and `sent` in the same commit, and each message
+ * through a runtime port costs the browser process an IPC hop (BENCHMARKS.md, issue 3).
+ */
 export function serveChanges(port: Port, bus: Promise<Bus>): void {
   let closed = false;
   let unsubscribe = () => {};
+  let pending: DeliveryChange[] = [];
+  const close = () => {
+    closed = true;
+    pending = [];
+    unsubscribe();
+  };
   // Registered at once: a page that closes while the worker is still starting must not leave a
   // subscription on a dead port behind.
-  port.onDisconnect.addListener(() => {
-    closed = true;
-    unsubscribe();
-  });
+  port.onDisconnect.addListener(close);
+  const flush = () => {
+    const changes = pending;
+    pending = [];
+    if (closed || !changes.length) return;
+    try {
+      port.postMessage({ type: 'changes', changes });
+    } catch {
+      close();
+    }
+  };
   void bus.then((b) => {
     if (closed) return;
     unsubscribe = b.subscribe((changes) => {
-      try {
-        port.postMessage({ type: 'changes', changes });
-      } catch {
-        closed = true;
-        unsubscribe();
-      }
+      if (closed) return;
+      if (!pending.length) queueMicrotask(flush);
+      pending = pending.length ? pending.concat(changes) : changes;
     });
   });
 }

@@ -16,7 +16,8 @@ function fakeBus() {
     },
   } as unknown as Bus;
   const change: DeliveryChange = { messageId: 'm', recipient: 'test:local/a', state: 'sent', attempts: 1, at: 1 };
-  return { bus, listeners, emit: () => listeners.forEach((l) => l([change])) };
+  const emit = (changes: DeliveryChange[] = [change]) => listeners.forEach((l) => l(changes));
+  return { bus, listeners, emit };
 }
 
 describe('the changes port', () => {
@@ -26,8 +27,37 @@ describe('the changes port', () => {
     serveChanges(port as never, Promise.resolve(bus));
     await tick();
     emit();
+    await tick();
     expect(port.posted).toEqual([{ type: 'changes', changes: [expect.objectContaining({ state: 'sent' })] }]);
     port.drop();
+    expect(listeners.size).toBe(0);
+  });
+
+  it('sends the changes of one task in one message, in order, and those of the next task in another', async () => {
+    const { bus, emit } = fakeBus();
+    const port = new FakePort('switchboard/changes');
+    serveChanges(port as never, Promise.resolve(bus));
+    await tick();
+    const change = (messageId: string, state: DeliveryChange['state']): DeliveryChange => ({ messageId, recipient: 'test:local/a', state, attempts: state === 'queued' ? 0 : 1, at: 1 });
+    emit([change('m1', 'queued'), change('m2', 'queued')]);
+    emit([change('m1', 'sent'), change('m2', 'sent')]);
+    expect(port.posted).toEqual([]);
+    await tick();
+    emit([change('m1', 'delivered')]);
+    await tick();
+    const sent = port.posted as { changes: DeliveryChange[] }[];
+    expect(sent.map((m) => m.changes.map((c) => `${c.messageId} ${c.state}`))).toEqual([['m1 queued', 'm2 queued', 'm1 sent', 'm2 sent'], ['m1 delivered']]);
+  });
+
+  it('posts nothing of what was waiting when the page goes away in the same task', async () => {
+    const { bus, listeners, emit } = fakeBus();
+    const port = new FakePort('switchboard/changes');
+    serveChanges(port as never, Promise.resolve(bus));
+    await tick();
+    emit();
+    port.drop();
+    await tick();
+    expect(port.posted).toEqual([]);
     expect(listeners.size).toBe(0);
   });
 
@@ -48,8 +78,10 @@ describe('the changes port', () => {
     serveChanges(port as never, Promise.resolve(bus));
     await tick();
     port.failWith = new Error('Attempting to use a disconnected port object');
-    expect(emit).not.toThrow();
+    expect(() => emit()).not.toThrow();
+    await tick();
     expect(listeners.size).toBe(0);
+    expect(() => emit()).not.toThrow();
   });
 });
 
