@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { cp, readFile, readdir, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { CDPSession } from 'playwright-core';
 import { launchExtension, type ExtensionBrowser } from '../test/support/extension-browser';
 
 /** The machine a benchmark ran on, for its report. */
@@ -307,3 +308,18 @@ export const percentile = (values: number[], p: number) => {
 export const median = (values: number[]) => percentile(values, 50);
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/** Ends the trace started on `cdp` (Tracing.start with transferMode ReturnAsStream) and returns its JSON text. */
+export async function endTrace(cdp: CDPSession): Promise<string> {
+  const stream = await new Promise<string>((resolve) => {
+    cdp.once('Tracing.tracingComplete', (event: { stream?: string }) => resolve(event.stream!));
+    void cdp.send('Tracing.end');
+  });
+  let text = '';
+  for (;;) {
+    const chunk = (await cdp.send('IO.read', { handle: stream, size: 1 << 20 })) as { data: string; eof: boolean; base64Encoded?: boolean };
+    text += chunk.base64Encoded ? Buffer.from(chunk.data, 'base64').toString() : chunk.data;
+    if (chunk.eof) break;
+  }
+  await cdp.send('IO.close', { handle: stream });
+  return text;
+}

@@ -11,9 +11,8 @@
  * This is how BENCHMARKS.md knows where the tail at 100,000 messages comes from.
  */
 import { readFile, readdir } from 'node:fs/promises';
-import type { CDPSession } from 'playwright-core';
 import { launchExtension, waitFor, type ExtensionBrowser } from '../test/support/extension-browser';
-import { paced, percentile, profileWithStore, rawPaced, settle } from './lib';
+import { endTrace, paced, percentile, profileWithStore, rawPaced, settle } from './lib';
 
 const TEMPLATE = process.env.ANATOMY_TEMPLATE;
 const ROUNDS = Number(process.env.ANATOMY_ROUNDS ?? 4);
@@ -54,21 +53,6 @@ async function cpuByThread(profileDir: string): Promise<Map<string, number>> {
   return out;
 }
 
-async function traceText(cdp: CDPSession): Promise<string> {
-  const stream = await new Promise<string>((resolve) => {
-    cdp.once('Tracing.tracingComplete', (event: { stream?: string }) => resolve(event.stream!));
-    void cdp.send('Tracing.end');
-  });
-  let text = '';
-  for (;;) {
-    const chunk = (await cdp.send('IO.read', { handle: stream, size: 1 << 20 })) as { data: string; eof: boolean; base64Encoded?: boolean };
-    text += chunk.base64Encoded ? Buffer.from(chunk.data, 'base64').toString() : chunk.data;
-    if (chunk.eof) break;
-  }
-  await cdp.send('IO.close', { handle: stream });
-  return text;
-}
-
 /** Runs `stream` with GC tracing and CPU accounting around it; prints what it found. */
 async function dissect(b: ExtensionBrowser, label: string, stream: () => Promise<number>): Promise<void> {
   await settle(b);
@@ -79,7 +63,7 @@ async function dissect(b: ExtensionBrowser, label: string, stream: () => Promise
   const p99 = await stream();
   const wall = Date.now() - started;
   const cpuAfter = await cpuByThread(b.profileDir);
-  const parsed = JSON.parse(await traceText(cdp)) as TraceEvent[] | { traceEvents: TraceEvent[] };
+  const parsed = JSON.parse(await endTrace(cdp)) as TraceEvent[] | { traceEvents: TraceEvent[] };
   await cdp.detach();
   const events = Array.isArray(parsed) ? parsed : parsed.traceEvents;
   const threads = new Map(events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [`${e.pid}:${e.tid}`, String(e.args?.name)]));

@@ -13,7 +13,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { launchExtension, waitFor } from '../test/support/extension-browser';
-import { percentile, profileWithStore, rawPaced, settle } from './lib';
+import { endTrace, percentile, profileWithStore, rawPaced, settle } from './lib';
 
 const TEMPLATE = process.env.TRACE_TEMPLATE;
 const RATE = Number(process.env.TRACE_RATE ?? 200);
@@ -126,17 +126,7 @@ async function stream() {
     for (const [name, p99s] of results) console.log(`${name}: p99 median ${percentile(p99s, 50).toFixed(1)} ms over ${p99s.length}: ${p99s.map((v) => v.toFixed(0)).join(' ')}`);
   }
   if (OFF) return cdp.detach();
-  const stream = await new Promise<string>((resolve) => {
-    cdp.once('Tracing.tracingComplete', (event: { stream?: string }) => resolve(event.stream!));
-    void cdp.send('Tracing.end');
-  });
-  let text = '';
-  for (;;) {
-    const chunk = (await cdp.send('IO.read', { handle: stream, size: 1 << 20 })) as { data: string; eof: boolean; base64Encoded?: boolean };
-    text += chunk.base64Encoded ? Buffer.from(chunk.data, 'base64').toString() : chunk.data;
-    if (chunk.eof) break;
-  }
-  await cdp.send('IO.close', { handle: stream });
+  const text = await endTrace(cdp);
   await cdp.detach();
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/paced-trace.json', text);

@@ -20,12 +20,18 @@ function fakeBus() {
   return { bus, listeners, emit };
 }
 
+/** A changes port served by a fake bus that is ready. */
+async function servedChanges() {
+  const served = fakeBus();
+  const port = new FakePort('switchboard/changes');
+  serveChanges(port as never, Promise.resolve(served.bus));
+  await tick();
+  return { ...served, port };
+}
+
 describe('the changes port', () => {
   it('pushes changes until the page goes away', async () => {
-    const { bus, listeners, emit } = fakeBus();
-    const port = new FakePort('switchboard/changes');
-    serveChanges(port as never, Promise.resolve(bus));
-    await tick();
+    const { port, listeners, emit } = await servedChanges();
     emit();
     await tick();
     expect(port.posted).toEqual([{ type: 'changes', changes: [expect.objectContaining({ state: 'sent' })] }]);
@@ -34,10 +40,7 @@ describe('the changes port', () => {
   });
 
   it('sends the changes of one task in one message, in order, and those of the next task in another', async () => {
-    const { bus, emit } = fakeBus();
-    const port = new FakePort('switchboard/changes');
-    serveChanges(port as never, Promise.resolve(bus));
-    await tick();
+    const { port, emit } = await servedChanges();
     const change = (messageId: string, state: DeliveryChange['state']): DeliveryChange => ({ messageId, recipient: 'test:local/a', state, attempts: state === 'queued' ? 0 : 1, at: 1 });
     emit([change('m1', 'queued'), change('m2', 'queued')]);
     emit([change('m1', 'sent'), change('m2', 'sent')]);
@@ -50,10 +53,7 @@ describe('the changes port', () => {
   });
 
   it('posts nothing of what was waiting when the page goes away in the same task', async () => {
-    const { bus, listeners, emit } = fakeBus();
-    const port = new FakePort('switchboard/changes');
-    serveChanges(port as never, Promise.resolve(bus));
-    await tick();
+    const { port, listeners, emit } = await servedChanges();
     emit();
     port.drop();
     await tick();
@@ -73,10 +73,7 @@ describe('the changes port', () => {
   });
 
   it('unsubscribes when posting fails, without throwing into the bus', async () => {
-    const { bus, listeners, emit } = fakeBus();
-    const port = new FakePort('switchboard/changes');
-    serveChanges(port as never, Promise.resolve(bus));
-    await tick();
+    const { port, listeners, emit } = await servedChanges();
     port.failWith = new Error('Attempting to use a disconnected port object');
     expect(() => emit()).not.toThrow();
     await tick();
