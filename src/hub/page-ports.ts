@@ -11,37 +11,32 @@ type Port = Browser.runtime.Port;
 
 /**
  * Pushes every delivery change to the page until its port closes. The changes of one task go in one
- * message: a send that starts at once is `queued` and `sent` in the same commit, and each message
- * through a runtime port costs the browser process an IPC hop (BENCHMARKS.md, issue 3).
+ * message (`frameBatcher`, as framed answers do): a send that starts at once is `queued` and `sent`
+ * in the same commit, and each message through a runtime port costs the browser process an IPC hop
+ * (BENCHMARKS.md, issue 3).
  */
 export function serveChanges(port: Port, bus: Promise<Bus>): void {
   let closed = false;
   let unsubscribe = () => {};
-  let pending: DeliveryChange[] = [];
   const close = () => {
     closed = true;
-    pending = [];
     unsubscribe();
   };
   // Registered at once: a page that closes while the worker is still starting must not leave a
   // subscription on a dead port behind.
   port.onDisconnect.addListener(close);
-  const flush = () => {
-    const changes = pending;
-    pending = [];
-    if (closed || !changes.length) return;
+  const post = frameBatcher<DeliveryChange>((changes) => {
+    if (closed) return;
     try {
       port.postMessage({ type: 'changes', changes });
     } catch {
       close();
     }
-  };
+  });
   void bus.then((b) => {
     if (closed) return;
     unsubscribe = b.subscribe((changes) => {
-      if (closed) return;
-      if (!pending.length) queueMicrotask(flush);
-      pending = pending.length ? pending.concat(changes) : changes;
+      if (!closed) for (const change of changes) post(change);
     });
   });
 }
