@@ -61,6 +61,15 @@ async function openPopup(): Promise<Page> {
 }
 
 /** Presses Tab (Shift+Tab when `backwards`), at most `limit` times, until the focused element matches `selector`. */
+/**
+ * The compose view is up and has given the keyboard to its heading. It does that after the paint, so
+ * a test that tabs before then can have its focus, and what it types, taken back.
+ */
+async function composeOpened(): Promise<void> {
+  await page.waitForSelector('.compose-view');
+  await page.waitForFunction(() => document.activeElement?.id === 'compose-heading', null, { timeout: 5_000 });
+}
+
 async function tabTo(selector: string, { backwards = false, limit = 40 } = {}): Promise<void> {
   for (let i = 0; i < limit; i++) {
     if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
@@ -146,12 +155,13 @@ describe('the popup', () => {
     await page.locator('body').focus();
     await tabTo('button.new-message');
     await page.keyboard.press('Enter');
-    await page.waitForSelector('.compose-view');
+    await composeOpened();
     await tabTo(`input[type=checkbox][value="${CLIENT_ADDRESS}"]`);
     await page.keyboard.press('Space');
     expect(await page.locator(`input[type=checkbox][value="${CLIENT_ADDRESS}"]`).isChecked()).toBe(true);
     await tabTo('textarea');
     await page.keyboard.type('Please **confirm** the deploy (keyboard-probe)');
+    expect(await page.locator('textarea').inputValue()).toBe('Please **confirm** the deploy (keyboard-probe)');
     await tabTo('select[name=priority]');
     await page.keyboard.press('ArrowUp'); // Normal → High
     await tabTo('button[type=submit]');
@@ -263,10 +273,11 @@ describe('the popup', () => {
     site.control.scriptAnswer('markdown-probe', { html: paragraph('Here is <strong>the plan</strong>, step by step, with the code it needs to run well:') + codeBlock('python', 'print("step one")\nprint("step two")\n') });
     await row.locator('button', { hasText: 'Message' }).focus();
     await page.keyboard.press('Enter');
-    await page.waitForSelector('.compose-view');
+    await composeOpened();
     expect(await page.locator(`input[type=checkbox][value="${address}"]`).isChecked()).toBe(true);
     await tabTo('textarea');
     await page.keyboard.type('What is the plan? (markdown-probe)');
+    expect(await page.locator('textarea').inputValue()).toBe('What is the plan? (markdown-probe)');
     await tabTo('button[type=submit]');
     await page.keyboard.press('Enter');
 
