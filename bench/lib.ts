@@ -102,10 +102,14 @@ export function burst(b: ExtensionBrowser, list: SendRequest[], transport: Trans
   }, { messages: list, transport });
 }
 
-/** Sends at a steady rate; returns each message's send → delivered latency in ms. */
-export function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: number) {
+/**
+ * Sends at a steady rate; returns each message's send → delivered latency in ms. With
+ * `readBack: false` it does not read the messages' statuses afterwards (inBus and sendToDelivered
+ * are empty), so the worker does nothing but the stream while it runs.
+ */
+export function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: number, { readBack = true } = {}) {
   return b.page.evaluate(
-    async ({ messages, rate }) => {
+    async ({ messages, rate, readBack }) => {
       const send = (message: unknown) => window.switchboard.send(message as never);
       const sentAt = new Map<string, number>();
       const sentWall = new Map<string, number>();
@@ -129,14 +133,16 @@ export function paced(b: ExtensionBrowser, list: SendRequest[], ratePerSecond: n
       await Promise.all(pending);
       while ([...sentAt.keys()].some((id) => !deliveredAt.has(id))) await new Promise((r) => setTimeout(r, 20));
       port.disconnect();
+      const endToEnd = [...sentAt].map(([id, t]) => deliveredAt.get(id)! - t);
+      if (!readBack) return { endToEnd, inBus: [], sendToDelivered: [] };
       // The bus's own view: from the committed 'queued' step to 'delivered', as recorded (ms resolution).
       const statuses = await Promise.all([...sentAt.keys()].map((id) => window.switchboard.status(id)));
       const inBus = statuses.map(({ deliveries: [d] }) => d.history.find((h) => h.state === 'delivered')!.at - d.history[0].at);
       // From the page's send() to the delivery the worker recorded: wall-clock times (ms) on one machine.
       const sendToDelivered = statuses.map(({ message, deliveries: [d] }) => d.history.find((h) => h.state === 'delivered')!.at - sentWall.get(message.id)!);
-      return { endToEnd: [...sentAt].map(([id, t]) => deliveredAt.get(id)! - t), inBus, sendToDelivered };
+      return { endToEnd, inBus, sendToDelivered };
     },
-    { messages: list, rate: ratePerSecond },
+    { messages: list, rate: ratePerSecond, readBack },
   );
 }
 
