@@ -88,7 +88,8 @@ export interface BusStore {
   /**
    * In one transaction: writes each `after` in place of `before`, provided what is stored is still
    * exactly `before` (as this bus last wrote it). When any is not, writes nothing and resolves false.
-   * Unlike `update`, the writes need not wait for the reads to reach the worker.
+   * Unlike `update`, the writes need not wait for the reads to reach the worker; when each `before`
+   * is the very object the store last wrote for its key, there are no reads at all.
    */
   replaceIfUnchanged(changes: { before: Delivery; after: Delivery }[]): Promise<boolean>;
   /** Deliveries in `state` (used on wake-up to find attempts the last worker did not finish). */

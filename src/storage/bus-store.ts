@@ -71,10 +71,23 @@ async function readMany(deliveries: IDBObjectStore, keys: Key[]): Promise<(Store
 
 export class DexieBusStore implements BusStore {
   private readonly indexer: SearchIndexer;
+  /**
+   * Every delivery in flight (`sent`) as this store last wrote it, by key: the very object. This
+   * store is the only writer of deliveries, so an attempt's outcome made from that object is made
+   * from what is stored, and replaceIfUnchanged can write it without reading it first.
+   */
+  private readonly lastSent = new Map<string, Delivery>();
 
   constructor(private readonly db: SwitchboardDb) {
     this.indexer = new SearchIndexer(db);
   }
+
+  /** A delivery's stored form, noted as the last written for its key: every write of a delivery goes through here. */
+  private readonly stored = (delivery: Delivery): StoredDelivery => {
+    if (delivery.state === 'sent') this.lastSent.set(keyOf(delivery), delivery);
+    else this.lastSent.delete(keyOf(delivery));
+    return toStoredDelivery(delivery);
+  };
 
   /** After a stop: index the messages the last worker committed but did not index. */
   async recover(): Promise<void> {
@@ -102,7 +115,7 @@ export class DexieBusStore implements BusStore {
     const allNew = await this.db.writeIfAllNew(['messages', 'deliveries'], (tx) => {
       const adds = records.map((record) => tx.objectStore('messages').add(record));
       // A delivery's key holds its message's id: while every message is new, so is every delivery.
-      for (const e of entries) for (const d of e.deliveries) tx.objectStore('deliveries').put(toStoredDelivery(d));
+      for (const e of entries) for (const d of e.deliveries) tx.objectStore('deliveries').put(this.stored(d));
       return adds;
     });
     return allNew ? entries.map(() => true) : undefined;
@@ -119,7 +132,7 @@ export class DexieBusStore implements BusStore {
       addAllUnlessTaken(messages, records, (added) => {
         added.forEach((isNew, i) => (stored[i] = isNew));
         // A delivery's key holds its message's id, just added: it cannot exist, so skip add's existence check.
-        for (const e of entries.filter((_, i) => added[i])) for (const d of e.deliveries) deliveries.put(toStoredDelivery(d));
+        for (const e of entries.filter((_, i) => added[i])) for (const d of e.deliveries) deliveries.put(this.stored(d));
       }),
     );
     await done;
@@ -166,9 +179,9 @@ export class DexieBusStore implements BusStore {
       if (after) changed.push(after);
       extras.push(...more);
     }
-    await this.db.deliveries.bulkPut(changed.map(toStoredDelivery));
+    await this.db.deliveries.bulkPut(changed.map(this.stored));
     if (!extras.length) return { changed, added: [] };
-    const fresh = await addEach(this.db.deliveries, extras.map(toStoredDelivery));
+    const fresh = await addEach(this.db.deliveries, extras.map(this.stored));
     const added = extras.filter((_, i) => fresh[i]);
     await this.addRecipients(added);
     return { changed, added };
@@ -223,6 +236,7 @@ export class DexieBusStore implements BusStore {
       await archive.bulkPut(archived);
       await messages.bulkDelete(archived.map((a) => a.id));
       await searchIndex.bulkDelete(archived.map((a) => a.id));
+      for (const a of archived) for (const d of a.deliveries) this.lastSent.delete(keyOf(d));
       await deliveries.bulkDelete(archived.flatMap((a) => a.deliveries.map((d) => [d.messageId, d.recipient] as Key)));
       return archived.length;
     });
@@ -231,6 +245,7 @@ export class DexieBusStore implements BusStore {
   async clearMessages(): Promise<void> {
     const { messages, deliveries, archive, searchIndex } = this.db;
     await this.db.transaction('rw', messages, deliveries, archive, searchIndex, async () => {
+      this.lastSent.clear();
       await Promise.all([messages.clear(), deliveries.clear(), archive.clear(), searchIndex.clear()]);
     });
   }
@@ -310,7 +325,7 @@ export class DexieBusStore implements BusStore {
       return after;
     });
     requests(tx, () => {
-      for (const d of latest.values()) if (d) deliveries.put(toStoredDelivery(d));
+      for (const d of latest.values()) if (d) deliveries.put(this.stored(d));
     });
     await done;
     return written;
@@ -321,6 +336,32 @@ export class DexieBusStore implements BusStore {
     const { tx, done } = await this.db.writeTransaction(['deliveries']);
     const deliveries = tx.objectStore('deliveries');
     let changed = false;
+    const abort = () => {
+      if (changed) return;
+      changed = true;
+      tx.abort();
+    };
+    // Nearly always, each `before` is the very delivery this store last wrote (lastSent): then the
+    // writes need no reads, only a check that nobody writes those deliveries in between.
+    if (changes.length && changes.every(({ before }) => this.lastSent.get(keyOf(before)) === before)) {
+      let written = false;
+      try {
+        requests(tx, () => {
+          const writes = changes.map(({ after }) => (this.lastSent.set(keyOf(after), after), deliveries.put(toStoredDelivery(after))));
+          // A transaction made before this one that writes one of them runs first, and may make its
+          // write after the check above: by the time this one's first write is done, it has made it.
+          writes[0].onsuccess = () => {
+            if (changes.some(({ after }) => this.lastSent.get(keyOf(after)) !== after)) abort();
+          };
+        });
+        return (written = await committedUnless(done, () => changed));
+      } finally {
+        // Kept: what was written and is in flight. One written since is left as that write noted it.
+        for (const { after } of changes) {
+          if (this.lastSent.get(keyOf(after)) === after && !(written && after.state === 'sent')) this.lastSent.delete(keyOf(after));
+        }
+      }
+    }
     requests(tx, () => {
       for (const { before, after } of changes) {
         // The read comes before the write in the transaction, so it sees what was there; it is
@@ -328,11 +369,9 @@ export class DexieBusStore implements BusStore {
         const expected = JSON.stringify(toStoredDelivery(before));
         const read = deliveries.get([before.messageId, before.recipient]);
         read.onsuccess = () => {
-          if (changed || JSON.stringify(read.result) === expected) return;
-          changed = true;
-          tx.abort();
+          if (JSON.stringify(read.result) !== expected) abort();
         };
-        deliveries.put(toStoredDelivery(after));
+        deliveries.put(this.stored(after));
       }
     });
     return committedUnless(done, () => changed);

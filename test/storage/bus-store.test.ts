@@ -84,6 +84,58 @@ describe('DexieBusStore.replaceIfUnchanged', () => {
   });
 });
 
+describe('DexieBusStore.replaceIfUnchanged, from what it last wrote', () => {
+  /** Stored deliveries in flight, as the bus's send writes them when it starts the attempts at once. */
+  async function inFlight(count: number) {
+    const db = new SwitchboardDb(`store-test-${Math.random()}`);
+    const store = new DexieBusStore(db);
+    const entries = Array.from({ length: count }, () => entry(['test:local/a']));
+    for (const e of entries) e.deliveries = e.deliveries.map((d) => ({ ...d, state: 'sent', attempts: 1, history: [...d.history, { state: 'sent', at: 2 }] }));
+    await store.insert(entries);
+    return { db, store, sent: entries.map((e) => e.deliveries[0]) };
+  }
+  const outcome = (d: Delivery, state: Delivery['state'] = 'delivered'): Delivery => ({ ...d, state, history: [...d.history, { state, at: 3 }] });
+
+  it('writes without reading when each delivery is the one it last wrote, again after a pending outcome', async () => {
+    const { db, store, sent } = await inFlight(3);
+    const get = vi.spyOn(IDBObjectStore.prototype, 'get');
+    const pending = outcome(sent[0], 'sent');
+    expect(await store.replaceIfUnchanged([{ before: sent[0], after: pending }, { before: sent[1], after: outcome(sent[1]) }])).toBe(true);
+    expect(await store.replaceIfUnchanged([{ before: pending, after: outcome(pending) }])).toBe(true);
+    expect(get).not.toHaveBeenCalled();
+    expect((await db.deliveries.toArray()).map((d) => d.state)).toEqual(['delivered', 'delivered', 'sent']);
+    // An equal copy is not what it wrote: that is read first, and written since it matches.
+    expect(await store.replaceIfUnchanged([{ before: { ...sent[2] }, after: outcome(sent[2]) }])).toBe(true);
+    expect(get).toHaveBeenCalledTimes(1);
+  });
+
+  it('writes nothing over a change written after it looked, by a transaction that runs before it', async () => {
+    const { db, store, sent } = await inFlight(2);
+    const cancelled = (d: Delivery | undefined) => d && { ...d, state: 'failed' as const, history: [...d.history, { state: 'failed' as const, at: 3 }] };
+    // The cancel's transaction is made first; it writes once its read is back, after the check.
+    const cancel = store.update([[sent[0].messageId, sent[0].recipient]], cancelled);
+    const replaced = store.replaceIfUnchanged([{ before: sent[0], after: outcome(sent[0]) }, { before: sent[1], after: outcome(sent[1]) }]);
+    expect(await replaced).toBe(false);
+    await cancel;
+    expect((await db.deliveries.toArray()).map((d) => d.state)).toEqual(['failed', 'sent']);
+    // The cancel's write is now the last: an outcome from the old one is read and refused.
+    const get = vi.spyOn(IDBObjectStore.prototype, 'get');
+    expect(await store.replaceIfUnchanged([{ before: sent[0], after: outcome(sent[0]) }])).toBe(false);
+    expect(get).toHaveBeenCalledTimes(1);
+    // The other one, in the refused batch too, is read as well (nothing of the batch is trusted), and written.
+    expect(await store.replaceIfUnchanged([{ before: sent[1], after: outcome(sent[1]) }])).toBe(true);
+    expect(get).toHaveBeenCalledTimes(2);
+    expect((await db.deliveries.toArray()).map((d) => d.state)).toEqual(['failed', 'delivered']);
+  });
+
+  it('reads first after the messages were cleared, and finds nothing to write over', async () => {
+    const { db, store, sent } = await inFlight(1);
+    await store.clearMessages();
+    expect(await store.replaceIfUnchanged([{ before: sent[0], after: outcome(sent[0]) }])).toBe(false);
+    expect(await db.deliveries.count()).toBe(0);
+  });
+});
+
 describe('DexieBusStore.insert', () => {
   it('stores each id once, in one transaction, telling which entries were new', async () => {
     const { store, db, entries } = await storeWith(3, ['test:local/a', 'test:local/b']);
