@@ -55,6 +55,14 @@ async function go(page: Page, view: string): Promise<void> {
  * axe-core on the page as it is, in light and dark. Evaluated rather than added as a script tag:
  * an extension page's CSP (script-src 'self') refuses inline scripts.
  */
+/**
+ * The rule editor is open and has taken the keyboard to its first field. It does that after the
+ * paint: a fill made before then can have its text land in that field instead.
+ */
+async function editorOpened(page: Page): Promise<void> {
+  await expect.poll(() => page.evaluate(() => document.activeElement?.id), POLL).toBe('rule-name');
+}
+
 async function axeViolations(page: Page): Promise<string[]> {
   if ((await page.evaluate(() => typeof (window as { axe?: unknown }).axe)) !== 'object') await page.evaluate(AXE_SOURCE);
   const found: string[] = [];
@@ -350,7 +358,7 @@ describe('the dashboard: messages, rules, holds and data', () => {
     await addRule.focus();
     await page.keyboard.press('Enter');
     // The editor takes the keyboard to its first field.
-    await expect.poll(() => page.evaluate(() => document.activeElement?.id), POLL).toBe('rule-name');
+    await editorOpened(page);
     expect(await focusVisible(page)).toBe(true);
     await page.keyboard.type('Copy e2e mail');
     await expect.poll(() => page.getByLabel('Id').inputValue(), POLL).toBe('copy-e2e-mail');
@@ -375,6 +383,7 @@ describe('the dashboard: messages, rules, holds and data', () => {
     // Edit it: another recipient.
     await rule.getByRole('button', { name: 'Edit Copy e2e mail' }).focus();
     await page.keyboard.press('Enter');
+    await editorOpened(page);
     // The editor shows the rule before it is changed (else the fill could land before the form does).
     await expect.poll(() => page.getByLabel('Recipients').inputValue(), POLL).toBe('test:local/copy');
     await page.getByLabel('Recipients').fill('test:local/copy-2');
@@ -394,6 +403,7 @@ describe('the dashboard: messages, rules, holds and data', () => {
 
     // A second rule, moved above the first by keyboard; then the first deleted behind its dialog.
     await page.getByRole('button', { name: 'Add a rule' }).click();
+    await editorOpened(page);
     await page.getByLabel('Name').fill('Drop noise');
     await page.getByLabel('Text').fill('^noise');
     await page.getByLabel('Action').selectOption('drop');
