@@ -343,23 +343,26 @@ export class DexieBusStore implements BusStore {
     };
     // Nearly always, each `before` is the very delivery this store last wrote (lastSent): then the
     // writes need no reads, only a check that nobody writes those deliveries in between.
-    if (changes.length && changes.every(({ before }) => this.lastSent.get(keyOf(before)) === before)) {
+    // A change's `before` and `after` are the same delivery: one key each, made once on this hot path.
+    const keys = changes.map(({ before }) => keyOf(before));
+    if (changes.length && changes.every(({ before }, i) => this.lastSent.get(keys[i]) === before)) {
+      const unchanged = () => changes.every(({ after }, i) => this.lastSent.get(keys[i]) === after);
       let written = false;
       try {
         requests(tx, () => {
-          const writes = changes.map(({ after }) => (this.lastSent.set(keyOf(after), after), deliveries.put(toStoredDelivery(after))));
+          const writes = changes.map(({ after }, i) => (this.lastSent.set(keys[i], after), deliveries.put(toStoredDelivery(after))));
           // A transaction made before this one that writes one of them runs first, and may make its
           // write after the check above: by the time this one's first write is done, it has made it.
           writes[0].onsuccess = () => {
-            if (changes.some(({ after }) => this.lastSent.get(keyOf(after)) !== after)) abort();
+            if (!unchanged()) abort();
           };
         });
         return (written = await committedUnless(done, () => changed));
       } finally {
         // Kept: what was written and is in flight. One written since is left as that write noted it.
-        for (const { after } of changes) {
-          if (this.lastSent.get(keyOf(after)) === after && !(written && after.state === 'sent')) this.lastSent.delete(keyOf(after));
-        }
+        changes.forEach(({ after }, i) => {
+          if (this.lastSent.get(keys[i]) === after && !(written && after.state === 'sent')) this.lastSent.delete(keys[i]);
+        });
       }
     }
     requests(tx, () => {
